@@ -1,0 +1,1 @@
+"""Composition root: settings, wiring, the ASGI app and the command line."""

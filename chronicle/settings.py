@@ -1,0 +1,71 @@
+"""Settings from the environment (``CHRONICLE_…``), defaulting to the embedded setup."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHRONICLE_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    """Default: ``sqlite+aiosqlite:///<data_dir>/chronicle.db``."""
+    broadcast_url: str = "memory://"
+    """``memory://``, ``redis://host:port`` or ``postgres://…``."""
+    secret_key: str | None = None
+    """Required unless the database is the embedded SQLite default (then generated once)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    token_ttl_seconds: int = 7 * 24 * 3600
+    snapshot_every: int = Field(100, ge=2)
+    sqlite_synchronous: str = "FULL"
+    group_commit_max: int = 1000
+    """Most commands one group commit carries."""
+
+    read_wait_timeout: float = 5.0
+    """How long a read waits for projections to reach X-Min-Position before STALE_READ."""
+    projection_batch_size: int = 1000
+    projection_poll_interval: float = 1.0
+    """Fallback poll when no bus notice arrives."""
+
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+
+    max_page_size: int = 100
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    ws_per_message_deflate: bool = False
+    allowed_origins: list[str] = ["*"]
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'chronicle.db'}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.database_url is None
+
+    def resolved_secret_key(self) -> str:
+        """The signing secret: from the environment, or generated into the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        if not self.is_embedded:
+            raise RuntimeError(
+                "CHRONICLE_SECRET_KEY is required when CHRONICLE_DATABASE_URL is set"
+            )
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""The log: event types, serialization, upcasting, the event store and the bus."""

@@ -1,0 +1,228 @@
+"""The event store's contract: what goes in, what comes out, what can go wrong.
+
+Backends (``events.sqlite``, ``events.postgres``) implement :class:`EventStore`;
+one contract test suite (``tests/integration/test_event_store_contract.py``)
+runs against each. The domain reaches the store only through the narrower
+port in ``domain.ports``, which :class:`EventStore` satisfies.
+"""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from events.catalog import DomainEvent, from_data
+
+ANY: Final = "any"
+NO_STREAM: Final = "no_stream"
+ExpectedVersion = int | Literal["any", "no_stream"]
+"""An exact version (0 = the stream must be empty), ``NO_STREAM`` or ``ANY``."""
+
+
+class EventStoreError(Exception):
+    pass
+
+
+class ConcurrencyError(EventStoreError):
+    """The stream's version was not the expected one; nothing was appended."""
+
+    def __init__(self, stream_id: str, expected: ExpectedVersion, actual: int) -> None:
+        super().__init__(f"stream {stream_id}: expected version {expected}, found {actual}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class ClaimTaken(EventStoreError):
+    """A unique value (username, email) is already claimed by another owner; nothing appended."""
+
+    def __init__(self, scope: str, value: str) -> None:
+        super().__init__(f"{scope} is already taken")
+        self.scope = scope
+        self.value = value
+
+
+class IdempotentReplay(EventStoreError):
+    """The idempotency key was already used: here is the first result; nothing appended."""
+
+    def __init__(self, result: dict[str, Any], position: int) -> None:
+        super().__init__("idempotency key already used")
+        self.result = result
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Metadata:
+    actor_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An aggregate's folded state at ``version`` (``state`` is JSON-ready)."""
+
+    stream_id: str
+    version: int
+    state: dict[str, Any]
+    schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class StreamAppend:
+    stream_id: str
+    stream_type: str
+    expected_version: ExpectedVersion
+    events: Sequence[DomainEvent]
+    snapshot: Snapshot | None = None
+    """Optional snapshot of the state after these events, written in the same commit."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A unique value owned by ``owner`` within ``scope`` (e.g. scope "username")."""
+
+    scope: str
+    value: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Everything one command writes, atomically: all of it or none of it.
+
+    ``claims`` are taken (idempotent for the same owner, ``ClaimTaken`` for
+    another); ``releases`` are given up; ``shred`` lists user ids whose
+    encryption keys are destroyed in this commit.
+    """
+
+    appends: Sequence[StreamAppend]
+    metadata: Metadata = Metadata()
+    idempotency_key: str | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    """Stored with ``idempotency_key``; a replay raises ``IdempotentReplay(result)``."""
+    claims: Sequence[Claim] = ()
+    releases: Sequence[Claim] = ()
+    shred: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """One stored event as read back: decrypted where the key still exists, upcast."""
+
+    event_id: uuid.UUID
+    position: int
+    stream_id: str
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    """snake_case keys, current schema version; personal fields are None when shredded."""
+    recorded_at: datetime
+    actor_id: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+    def to_domain(self) -> DomainEvent:
+        return from_data(self.type, self.data)
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    events: Sequence[RecordedEvent]
+    versions: dict[str, int]
+    """Each appended stream's version after the commit."""
+
+    @property
+    def position(self) -> int:
+        """Position of the last event appended (the commit's position)."""
+        return self.events[-1].position if self.events else 0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Published on the bus after every commit."""
+
+    first_position: int
+    last_position: int
+    streams: tuple[str, ...]
+    types: tuple[str, ...]
+
+
+class EventStore(abc.ABC):
+    """The log. Appends go through one group-committing writer per process."""
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Open connections and start the writer."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Finish pending commits and close."""
+
+    @abc.abstractmethod
+    async def commit(self, commit: Commit) -> CommitResult:
+        """Append atomically. Raises ConcurrencyError, ClaimTaken, IdempotentReplay."""
+
+    @abc.abstractmethod
+    async def read_stream(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        """Events of one stream with from_version <= version <= to_version, in order."""
+
+    @abc.abstractmethod
+    async def read_all(
+        self,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        stream_id: str | None = None,
+        types: Sequence[str] | None = None,
+        to_position: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Events with position > after (and <= to_position), in position order."""
+
+    async def tail(self, *, after: int = 0, batch: int = 1000) -> AsyncIterator[RecordedEvent]:
+        """Every event after ``after`` up to the current head, in batches."""
+        while True:
+            page = await self.read_all(after=after, limit=batch)
+            for recorded in page:
+                yield recorded
+            if len(page) < batch:
+                return
+            after = page[-1].position
+
+    @abc.abstractmethod
+    async def head_position(self) -> int:
+        """Position of the last committed event (0 when empty)."""
+
+    @abc.abstractmethod
+    async def stream_version(self, stream_id: str) -> int:
+        """Current version of a stream (0 when it does not exist)."""
+
+    @abc.abstractmethod
+    async def version_at(self, stream_id: str, at: datetime) -> int:
+        """The stream's version as of instant ``at`` (0 if it did not exist yet)."""
+
+    @abc.abstractmethod
+    async def latest_snapshot(
+        self, stream_id: str, *, max_version: int | None = None
+    ) -> Snapshot | None:
+        """The newest snapshot with version <= max_version."""
+
+    @abc.abstractmethod
+    async def claim_owner(self, scope: str, value: str) -> str | None:
+        """Who owns a unique value, if anyone."""
+
+    @abc.abstractmethod
+    async def idempotent_result(self, key: str) -> IdempotentReplay | None:
+        """The stored first result for a key used within the last 24 h."""
+
+    @abc.abstractmethod
+    async def stats(self) -> dict[str, Any]:
+        """Counts for ``chronicle events stats``: events, streams, by type, head."""

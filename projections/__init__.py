@@ -1,0 +1,1 @@
+"""Read models: tables, projectors (event -> row changes) and the runner that feeds them."""

@@ -1,0 +1,135 @@
+"""The read tables the queries read, one set per projection generation.
+
+Rebuilds are blue/green: a projection's tables carry a generation suffix
+(``posts_g3``); a rebuild fills the next generation from position 0 while the
+live one keeps serving, then the live pointer is swapped atomically. Queries
+therefore never name tables directly: they ask the runner for the live
+:class:`ReadTables` and use its ``Table`` objects.
+
+Durable tables (the log, checkpoints, generations) are Alembic's; these are
+disposable and created by the runner when a generation starts.
+
+Projection ``users`` owns ``users``; projection ``posts`` owns ``posts``,
+``post_tags``, ``post_history``, ``comments`` and ``likes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+POSITION = BigInteger().with_variant(Integer(), "sqlite")
+FOREVER = 2**62
+"""``valid_to`` of the current row in ``post_history``."""
+
+
+def users_table(metadata: MetaData, suffix: str) -> Table:
+    return Table(
+        f"users{suffix}", metadata,
+        Column("id", String(36), primary_key=True),
+        Column("username", String(32), nullable=False, unique=True),
+        # "Forgotten user" once forgotten
+        Column("display_name", String(100), nullable=False),
+        Column("bio", Text, nullable=False, default=""),
+        # decrypted copy for the owner and admins; NULL once forgotten
+        Column("email", String(320)),
+        Column("role", String(16), nullable=False, default="MEMBER"),
+        Column("forgotten", Boolean, nullable=False, default=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        # published, not deleted posts
+        Column("post_count", Integer, nullable=False, default=0),
+        Column("version", Integer, nullable=False),
+        # position of the last event applied to this row
+        Column("position", POSITION, nullable=False),
+    )
+
+
+def _post_columns() -> list[Column[object]]:
+    return [
+        Column("author_id", String(36), nullable=False),
+        Column("title", String(200), nullable=False),
+        Column("body", Text, nullable=False),
+        # JSON array of lower-case tags, in the author's order
+        Column("tags", Text, nullable=False, default="[]"),
+        Column("status", String(16), nullable=False),  # DRAFT | PUBLISHED | ARCHIVED
+        Column("version", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True)),
+        Column("comment_count", Integer, nullable=False, default=0),
+        Column("like_count", Integer, nullable=False, default=0),
+        # feed order: newest first; position of the event that created the post
+        Column("created_position", POSITION, nullable=False),
+        Column("position", POSITION, nullable=False),
+    ]
+
+
+@dataclass(frozen=True)
+class ReadTables:
+    users: Table
+    posts: Table
+    post_tags: Table
+    post_history: Table
+    comments: Table
+    likes: Table
+
+
+def posts_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
+    posts = Table(
+        f"posts{suffix}", metadata,
+        Column("id", String(36), primary_key=True),
+        *_post_columns(),
+        Index(f"ix_posts{suffix}_feed", "status", "created_position"),
+        Index(f"ix_posts{suffix}_author", "author_id", "status", "created_position"),
+    )
+    post_tags = Table(
+        f"post_tags{suffix}", metadata,
+        Column("post_id", String(36), primary_key=True),
+        Column("tag", String(32), primary_key=True),
+        Index(f"ix_post_tags{suffix}_tag", "tag", "post_id"),
+    )
+    # Every state a post row ever had, for posts(asOf:): the row valid for
+    # head position P has valid_from <= P < valid_to. Deleted posts end there.
+    post_history = Table(
+        f"post_history{suffix}", metadata,
+        Column("id", String(36), primary_key=True),
+        Column("valid_from", POSITION, primary_key=True),
+        Column("valid_to", POSITION, nullable=False, default=FOREVER),
+        *_post_columns(),
+        Index(f"ix_post_history{suffix}_asof", "valid_to", "valid_from"),
+    )
+    comments = Table(
+        f"comments{suffix}", metadata,
+        Column("id", String(36), primary_key=True),
+        Column("post_id", String(36), nullable=False),
+        Column("author_id", String(36), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("edited_at", DateTime(timezone=True)),
+        # oldest first within a post
+        Column("created_position", POSITION, nullable=False),
+        Column("position", POSITION, nullable=False),
+        Index(f"ix_comments{suffix}_post", "post_id", "created_position"),
+    )
+    likes = Table(
+        f"likes{suffix}", metadata,
+        Column("post_id", String(36), primary_key=True),
+        Column("user_id", String(36), primary_key=True),
+        Index(f"ix_likes{suffix}_user", "user_id", "post_id"),
+    )
+    return {
+        "posts": posts, "post_tags": post_tags, "post_history": post_history,
+        "comments": comments, "likes": likes,
+    }
