@@ -1,0 +1,68 @@
+"""The typed per-request context: the only thing resolvers and field resolvers reach for.
+
+``schema.context`` builds one :class:`RequestContext` per HTTP request and per
+websocket *operation*. DataLoaders cache for the lifetime of the context, so a
+context shared by every event of a long-lived socket would serve stale rows
+(STACK-NOTES pitfall 5): subscriptions call :meth:`RequestContext.renew_loaders`
+before each result they emit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.commands import Command
+from domain.ports import Actor, Outcome
+from resolvers.loaders import Loaders
+
+if TYPE_CHECKING:
+    from domain.security import TokenService
+    from events.store import SqlEventStore
+    from projections.runner import ProjectionRunner
+
+Execute = Callable[[Command, Actor | None, str | None], Awaitable[Outcome]]
+"""Runs a domain command as ``actor`` with a correlation id (the request id)."""
+
+
+@dataclass(frozen=True)
+class Services:
+    """Long-lived components shared by every request of one process."""
+
+    store: SqlEventStore
+    runner: ProjectionRunner
+    engine: AsyncEngine
+    execute: Execute
+    tokens: TokenService
+    max_page_size: int = 100
+    read_wait_timeout: float = 5.0
+
+
+@dataclass
+class RequestContext:
+    """One request (or one websocket operation): who asks, and its DataLoaders.
+
+    ``loaders`` is not a constructor argument: it is created here from the
+    services and the actor, so nobody can hand a request another one's cache.
+    """
+
+    services: Services
+    actor: Actor | None
+    request_id: str
+    min_position: int | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.services.engine, self.services.runner, self.actor)
+
+    def renew_loaders(self) -> Loaders:
+        """Drop every cached row: for each event a subscription emits."""
+        self.loaders = Loaders(self.services.engine, self.services.runner, self.actor)
+        return self.loaders
+
+    @property
+    def is_admin(self) -> bool:
+        return self.actor is not None and self.actor.is_admin
