@@ -1,0 +1,155 @@
+"""Who asks, and from which position: the RequestContext of every operation.
+
+HTTP: one context per request, from ``Authorization: Bearer <token>`` and
+``X-Min-Position``. Websockets: the connection carries the caller (``authToken``)
+and ``minPosition`` of its ``connection_init`` payload, and every operation
+on it runs with a context of its own, so DataLoader caches never outlive one
+operation (STACK-NOTES pitfall 5). Every operation may also carry
+``minPosition`` in its GraphQL ``extensions``.
+
+Before an operation runs, :class:`OperationContext` waits (bounded by
+``services.read_wait_timeout``) for the projections to reach the requested
+position, or fails the operation with ``STALE_READ``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+from uuid import uuid4
+
+from graphql import ExecutionResult, GraphQLError
+from sqlalchemy import select
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from domain.errors import InvalidInput
+from domain.ports import Actor
+from mutations.consistency import StaleRead, caught_up
+from resolvers.context import RequestContext, Services
+
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "chronicle_request_id", default=None
+)
+"""Set by the ASGI layer for each request (and here for each websocket operation)."""
+
+
+def new_request_id() -> str:
+    return uuid4().hex
+
+
+@dataclasses.dataclass
+class ChronicleContext(RequestContext):
+    """RequestContext plus what the transport handed over, for checking per operation."""
+
+    requested_position: str | None = None
+    """``X-Min-Position`` as sent; parsed per operation so a bad value is BAD_USER_INPUT."""
+    connection_params: dict[str, Any] | None = None
+    """The websocket ``connection_init`` payload (strawberry sets it on connect)."""
+
+
+def parse_position(value: object, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not text.isdigit():
+        raise InvalidInput(field, f"{field} must be a position: a string of digits")
+    return int(text)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+async def actor_for(services: Services, token: str | None) -> Actor | None:
+    """The caller a token names, with the role the read model holds for them.
+
+    An invalid or expired token is treated as no token: operations that need
+    a caller then fail with UNAUTHENTICATED in the handlers and visibility
+    rules, which are the single place deciding what anonymous callers may do.
+    """
+    if not token:
+        return None
+    try:
+        user_id = services.tokens.verify(token)
+    except Exception:  # any verification failure means "not authenticated"
+        return None
+    if not user_id:
+        return None
+    users = services.runner.tables().users
+    query = select(users.c.role, users.c.forgotten).where(users.c.id == user_id)
+    async with services.engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    if row is not None and row.forgotten:
+        return None
+    # A user registered a moment ago may not be projected yet: a member.
+    return Actor(user_id=user_id, role=row.role if row is not None else "MEMBER")
+
+
+async def http_context(services: Services, headers: Mapping[str, str]) -> ChronicleContext:
+    return ChronicleContext(
+        services=services,
+        actor=await actor_for(services, bearer_token(headers.get("authorization"))),
+        request_id=current_request_id.get() or new_request_id(),
+        requested_position=headers.get("x-min-position"),
+    )
+
+
+def socket_context(services: Services) -> ChronicleContext:
+    """The connection's context, until ``connection_init`` names the caller."""
+    return ChronicleContext(
+        services=services, actor=None, request_id=current_request_id.get() or new_request_id()
+    )
+
+
+async def accept_connection(context: ChronicleContext) -> None:
+    """On ``connection_init``: take the caller and minimum position from its payload."""
+    params = context.connection_params or {}
+    token = params.get("authToken") or bearer_token(params.get("Authorization"))
+    context.actor = await actor_for(context.services, token)
+    raw = params.get("minPosition")
+    context.requested_position = None if raw is None else str(raw)
+
+
+class OperationContext(SchemaExtension):
+    """Gives each operation its own context and waits for the position it asks for."""
+
+    def on_operation(self) -> Iterator[None]:
+        shared = self.execution_context.context
+        if isinstance(shared, ChronicleContext) and shared.connection_params is not None:
+            # A websocket operation: fresh loaders and its own request id.
+            request_id = new_request_id()
+            current_request_id.set(request_id)
+            self.execution_context.context = dataclasses.replace(shared, request_id=request_id)
+        yield
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        try:
+            await self._wait_for_requested_position()
+        except (StaleRead, InvalidInput) as refusal:
+            if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+                raise  # strawberry turns it into the subscription's error result
+            error = GraphQLError(str(refusal), original_error=refusal)
+            self.execution_context.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+    async def _wait_for_requested_position(self) -> None:
+        context = self.execution_context.context
+        if not isinstance(context, RequestContext):
+            return
+        wanted = [context.min_position]
+        if isinstance(context, ChronicleContext):
+            wanted.append(parse_position(context.requested_position, "minPosition"))
+        extensions = self.execution_context.operation_extensions or {}
+        wanted.append(parse_position(extensions.get("minPosition"), "minPosition"))
+        position = max((p for p in wanted if p is not None), default=None)
+        if position is not None:
+            context.min_position = position
+            await caught_up(context.services, position)

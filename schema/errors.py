@@ -1,0 +1,120 @@
+"""Every error leaves with one of the contract's ``extensions.code`` values.
+
+Domain refusals carry their code (``domain.errors``); a read model that did
+not catch up is ``STALE_READ``; a request the GraphQL engine rejects before
+running it (syntax, validation, variable coercion) is ``BAD_USER_INPUT``; and
+anything else is a bug, masked as ``INTERNAL`` so that no stack trace, SQL or
+path reaches the client, and logged with the request id so an operator can
+find it from what the client saw.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from domain.errors import Conflict, DomainError, InvalidInput, RateLimited
+from mutations.consistency import StaleRead
+
+log = logging.getLogger("chronicle.errors")
+
+CODES = frozenset(
+    {"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "BAD_USER_INPUT",
+     "RATE_LIMITED", "STALE_READ", "INTERNAL"}
+)
+INTERNAL_MESSAGE = "Internal server error"
+
+# graphql-core names the offending input in its messages; the client gets it as `field`.
+_FIELD_PATTERNS = (
+    re.compile(r"at '(?:[^']*\.)?([A-Za-z_]\w*)'"),  # Variable '$input' ... at 'input.title'
+    re.compile(r"Field '(?:\w+\.)?(\w+)' of required type"),
+    re.compile(r"Field '(\w+)' is not defined by type"),
+    re.compile(r"Argument '(\w+)'"),
+    re.compile(r"Variable '\$(\w+)'"),
+)
+
+
+def camel(name: str) -> str:
+    """``display_name`` -> ``displayName``: the domain speaks snake_case, the API camelCase."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def input_field(message: str) -> str | None:
+    for pattern in _FIELD_PATTERNS:
+        if found := pattern.search(message):
+            return found.group(1)
+    return None
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    # A fresh error without `original_error`: nothing of the cause travels further.
+    return GraphQLError(
+        message, nodes=error.nodes, source=error.source, positions=error.positions,
+        path=error.path, extensions=extensions,
+    )
+
+
+def _domain(error: GraphQLError, cause: DomainError) -> GraphQLError:
+    extensions: dict[str, Any] = {"code": cause.code}
+    if isinstance(cause, InvalidInput):
+        extensions["field"] = camel(cause.field)
+    if isinstance(cause, RateLimited):
+        extensions["retryAfter"] = max(1, int(cause.retry_after))
+    if isinstance(cause, Conflict):
+        extensions["expectedVersion"] = cause.expected
+        extensions["actualVersion"] = cause.actual
+    return _with(error, cause.message, extensions)
+
+
+def classify(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
+    """The error as the client may see it."""
+    cause = error.original_error
+    if isinstance(cause, DomainError) and cause.code in CODES:
+        return _domain(error, cause)
+    if isinstance(cause, StaleRead):
+        return _with(error, str(cause), {"code": "STALE_READ", "position": str(cause.position)})
+    if cause is None and (error.extensions or {}).get("code") in CODES:
+        return error
+    rejected_before_running = error.path is None and (cause is None or error.nodes)
+    if rejected_before_running:
+        extensions: dict[str, Any] = {"code": "BAD_USER_INPUT"}
+        if field := input_field(error.message):
+            extensions["field"] = field
+        return _with(error, error.message, extensions)
+    log.error(
+        "internal error masked: %s", error.message,
+        exc_info=cause if isinstance(cause, BaseException) else None,
+        extra={"request_id": request_id, "graphql_path": error.path},
+    )
+    return _with(error, INTERNAL_MESSAGE, {"code": "INTERNAL"})
+
+
+class ErrorCodes(SchemaExtension):
+    """Rewrites every error of a result (query, mutation, or each subscription event).
+
+    List it first among the schema's extensions: it then leaves the operation
+    last and sees the errors every other extension produced.
+    """
+
+    def _request_id(self) -> str | None:
+        return getattr(self.execution_context.context, "request_id", None)
+
+    def _rewrite(self, result: object) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = self._request_id()
+            result.errors = [classify(e, request_id) for e in errors]  # type: ignore[attr-defined]
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        self._rewrite(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._rewrite(result)
+        yield None
