@@ -1,0 +1,56 @@
+"""One aggregate style for all: a frozen State, ``evolve`` folding events, and a snapshot codec.
+
+Decide functions live beside each aggregate (``(command, state, ...) -> list[event]``);
+this module only describes what the repository needs to load and snapshot any of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from events.catalog import DomainEvent
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Aggregate(Generic[S]):
+    """How to rebuild one kind of aggregate from its stream (and from snapshots)."""
+
+    stream_type: str
+    initial: S
+    evolve: Callable[[S, DomainEvent], S]
+    to_snapshot: Callable[[S], dict[str, Any]]
+    from_snapshot: Callable[[dict[str, Any]], S]
+    snapshot_version: int = 1
+    """Bumped whenever the snapshot shape changes: older snapshots are then ignored, not misread."""
+
+    def fold(self, state: S, events: list[DomainEvent]) -> S:
+        for event in events:
+            state = self.evolve(state, event)
+        return state
+
+
+def plain_snapshot(state: object) -> dict[str, Any]:
+    """A flat dataclass state as a JSON-ready dict (tuples become lists)."""
+    return {
+        f.name: list(v) if isinstance(v := getattr(state, f.name), tuple) else v
+        for f in dataclasses.fields(state)  # type: ignore[arg-type]
+    }
+
+
+def plain_restore(cls: type[S]) -> Callable[[dict[str, Any]], S]:
+    """The inverse of :func:`plain_snapshot` for ``cls`` (lists become tuples again)."""
+
+    def restore(data: dict[str, Any]) -> S:
+        kwargs = {
+            f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if f.name in data
+        }
+        return cls(**kwargs)
+
+    return restore

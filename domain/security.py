@@ -1,0 +1,71 @@
+"""Password hashing (argon2id) and bearer tokens (signed, expiring JWTs)."""
+
+from __future__ import annotations
+
+import time
+from uuid import uuid4
+
+import argon2
+import jwt
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from domain.errors import Unauthenticated
+
+
+class Argon2Hasher:
+    """The PasswordHasher port on argon2-cffi, argon2id, the library's default costs."""
+
+    def __init__(
+        self,
+        time_cost: int = argon2.DEFAULT_TIME_COST,
+        memory_cost: int = argon2.DEFAULT_MEMORY_COST,
+        parallelism: int = argon2.DEFAULT_PARALLELISM,
+    ) -> None:
+        self._hasher = argon2.PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_cost,
+            parallelism=parallelism,
+            type=argon2.Type.ID,
+        )
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+class TokenService:
+    """Issues and checks HS256 bearer tokens whose subject is a user id."""
+
+    ALGORITHM = "HS256"
+
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        self._ttl = ttl_seconds
+
+    def issue(self, user_id: str) -> str:
+        now = int(time.time())
+        claims = {"sub": user_id, "iat": now, "exp": now + self._ttl, "jti": str(uuid4())}
+        return jwt.encode(claims, self._secret, algorithm=self.ALGORITHM)
+
+    def verify(self, token: str) -> str:
+        """The user id the token was issued to; Unauthenticated if forged, damaged or expired."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self.ALGORITHM],  # never let the token choose its own algorithm
+                options={"require": ["sub", "exp", "iat"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired") from None
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("invalid token") from None
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise Unauthenticated("invalid token")
+        return subject
