@@ -1,0 +1,82 @@
+"""Prometheus metrics: what an operator graphs and alerts on.
+
+Request and error counters are updated as requests are served; figures owned
+by other components (the store's append latency and group-commit sizes, each
+projection's position and lag) are read from them when ``/metrics`` is
+scraped, so those components need not know Prometheus exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: F401  (re-exported)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """One registry per app: two apps in one process (tests) never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "chronicle_http_requests", "HTTP requests served", ["method", "route", "status"],
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            "chronicle_http_request_duration_seconds", "Time to serve an HTTP request",
+            ["route"], buckets=_LATENCY_BUCKETS, registry=r,
+        )
+        self.graphql_operations = Counter(
+            "chronicle_graphql_operations", "GraphQL results returned over HTTP", registry=r
+        )
+        self.graphql_errors = Counter(
+            "chronicle_graphql_errors", "GraphQL errors returned, by extensions.code", ["code"],
+            registry=r,
+        )
+        self.projection_position = Gauge(
+            "chronicle_projection_position", "Last global position a projection applied",
+            ["projection"], registry=r,
+        )
+        self.projection_lag = Gauge(
+            "chronicle_projection_lag_events", "Events between a projection and the log head",
+            ["projection"], registry=r,
+        )
+        self.projection_live = Gauge(
+            "chronicle_projection_live", "1 when the projection is LIVE", ["projection"],
+            registry=r,
+        )
+        self.head_position = Gauge(
+            "chronicle_log_head_position", "Position of the last recorded event", registry=r
+        )
+        self.store_figures = Gauge(
+            "chronicle_store", "Figures the event store reports (append latency, group size)",
+            ["figure"], registry=r,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.request_seconds.labels(route).observe(seconds)
+
+    def count_result(self, codes: Iterable[str]) -> None:
+        self.graphql_operations.inc()
+        for code in codes:
+            self.graphql_errors.labels(code).inc()
+
+    def record_projections(self, head: int, statuses: Iterable[Any]) -> None:
+        self.head_position.set(head)
+        for status in statuses:
+            self.projection_position.labels(status.name).set(status.position)
+            self.projection_lag.labels(status.name).set(status.lag)
+            self.projection_live.labels(status.name).set(1 if str(status.state) == "LIVE" else 0)
+
+    def record_store(self, figures: Mapping[str, float]) -> None:
+        for name, value in figures.items():
+            self.store_figures.labels(name).set(value)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
