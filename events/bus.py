@@ -1,0 +1,506 @@
+"""The broadcast bus: small JSON notices fanned out to every subscriber, in and across processes.
+
+Built on encode/broadcaster's transports (``memory://``, ``postgres://``) plus a
+Redis transport of our own, but with our own fan-out, because broadcaster 0.3.1
+loses events silently: concurrent first subscribers overwrite each other, its
+queues are unbounded, its listener task dies unnoticed and never reconnects,
+and its Redis listener stops before SUBSCRIBE completes.
+
+The promise to a subscriber: every payload published after ``subscribe()`` has
+entered is delivered, in publish order, unless its iteration ends with an
+exception saying it was not:
+
+- :class:`SubscriberOverflow` when it fell ``queue_size`` payloads behind;
+- :class:`BusDisconnected` when the transport's listener failed.
+
+Either way the subscription is over and its queued payloads are dropped: the
+consumer re-subscribes (which waits until the bus is connected again) and then
+re-syncs from the event store, in that order, so nothing falls in between.
+Notices are wake-ups, never the record: the store is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlparse
+
+import asyncpg
+import orjson
+from broadcaster import Event
+from broadcaster._backends.base import BroadcastBackend
+from broadcaster._backends.memory import MemoryBackend
+from broadcaster._backends.postgres import PostgresBackend
+from redis import asyncio as redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+EVENTS_CHANNEL: Final = "chronicle.events"
+"""Store commit notices (:class:`events.model.Notice` as a dict)."""
+PROJECTIONS_CHANNEL: Final = "chronicle.projections"
+"""Read-model progress and changes, published by the projection runner."""
+
+RECONNECT_DELAYS: Final = (0.05, 5.0)
+"""First and longest wait between reconnection attempts (doubling in between)."""
+SUBSCRIBE_TIMEOUT: Final = 10.0
+PUBLISH_TIMEOUT: Final = 5.0
+"""A publish never holds a committer longer than this, even if the transport hangs."""
+
+log = logging.getLogger(__name__)
+
+
+class BusError(Exception):
+    """A subscription ended without delivering everything: re-subscribe, then re-sync."""
+
+
+class SubscriberOverflow(BusError):
+    """The subscriber fell ``queue_size`` payloads behind and was cut off."""
+
+
+class BusDisconnected(BusError):
+    """The transport's listener failed; payloads published meanwhile may be lost."""
+
+
+@dataclass
+class BusStats:
+    published: int = 0
+    publish_failures: int = 0
+    delivered: int = 0
+    overflows: int = 0
+    disconnects: int = 0
+    malformed: int = 0
+
+
+class Subscription:
+    """An async iterator of payload dicts from one channel, with a bounded queue."""
+
+    def __init__(self, channel: str, queue_size: int, stats: BusStats) -> None:
+        self.channel = channel
+        self._stats = stats
+        # None is a wake-up: it makes a waiting consumer look at _failure / _closed.
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=queue_size)
+        self._failure: BusError | None = None
+        self._closed = False
+        self._over = False
+        self.entered = False
+        """True once subscribe() returned it: only then is it owed the failure notice."""
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        while True:
+            if self._over:
+                raise StopAsyncIteration
+            if self._failure is not None:
+                self._over = True
+                raise self._failure
+            if self._closed and self._queue.empty():
+                self._over = True
+                raise StopAsyncIteration
+            message = await self._queue.get()
+            if message is None:
+                continue
+            try:
+                payload = orjson.loads(message)
+            except orjson.JSONDecodeError:
+                payload = None
+            if isinstance(payload, dict):
+                return payload
+            # A foreign publisher on our channel must not end our consumers.
+            self._stats.malformed += 1
+            log.warning("bus: dropped a malformed payload on %s", self.channel)
+
+    def deliver(self, message: str) -> bool:
+        """Queue one message; False when the subscriber overflowed (and is now failed)."""
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self._stats.overflows += 1
+            log.warning("bus: subscriber on %s overflowed; it must re-sync", self.channel)
+            self.fail(SubscriberOverflow(f"subscriber on {self.channel} fell behind"))
+            return False
+        self._stats.delivered += 1
+        return True
+
+    def fail(self, error: BusError) -> None:
+        """End the iteration with ``error``; queued payloads are dropped (the store has them)."""
+        if self._failure is None and not self._over:
+            self._failure = error
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+    def close(self) -> None:
+        """End the iteration cleanly after what is already queued (the bus is shutting down)."""
+        self._closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+
+
+# --- Transports ----------------------------------------------------------------
+# broadcaster's backend interface: connect/disconnect bracket one listening
+# session; next_published() must raise once the session's connection is gone.
+
+
+class RedisTransport(BroadcastBackend):
+    """Redis pub/sub with a listener that fails loudly instead of reconnecting quietly.
+
+    redis-py's default retry reconnects a broken pub/sub connection and
+    re-subscribes behind our back: whatever was published in between is lost
+    and nobody is told. The listener client therefore has no retries; the bus
+    reconnects it and tells subscribers. ``subscribe`` returns only once Redis
+    confirmed the SUBSCRIBE, so a publish that follows is certain to arrive.
+    """
+
+    def __init__(self, url: str, *, name: str) -> None:
+        self._url = url
+        self._name = name
+        self._publisher: redis.Redis | None = None
+        self._client: redis.Redis | None = None
+        self._pubsub: PubSub | None = None
+        self._confirmations: dict[str, asyncio.Future[None]] = {}
+
+    async def connect(self) -> None:
+        if self._publisher is None:
+            # Publishing may retry and reconnect: a duplicate notice is a harmless wake-up.
+            self._publisher = redis.Redis.from_url(self._url, client_name=f"{self._name}:publish")
+        self._client = redis.Redis.from_url(
+            self._url,
+            client_name=f"{self._name}:listen",
+            retry=Retry(NoBackoff(), 0),
+            socket_keepalive=True,
+        )
+        self._pubsub = self._client.pubsub()
+        await self._pubsub.connect()  # type: ignore[no-untyped-call]  # redis-py lacks hints
+
+    async def disconnect(self) -> None:
+        self._fail_confirmations(ConnectionError("redis listener closed"))
+        pubsub, client, self._pubsub, self._client = self._pubsub, self._client, None, None
+        if pubsub is not None:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+        if client is not None:
+            await client.aclose()
+
+    async def close(self) -> None:
+        """Close the publishing client too (the bus is shutting down)."""
+        await self.disconnect()
+        if self._publisher is not None:
+            await self._publisher.aclose()
+            self._publisher = None
+
+    async def subscribe(self, channel: str) -> None:
+        assert self._pubsub is not None
+        confirmed = asyncio.get_running_loop().create_future()
+        self._confirmations[channel] = confirmed
+        await self._pubsub.subscribe(channel)
+        await confirmed
+
+    async def unsubscribe(self, channel: str) -> None:
+        assert self._pubsub is not None
+        await self._pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        assert self._publisher is not None
+        await self._publisher.publish(channel, message)
+
+    async def next_published(self) -> Event:
+        assert self._pubsub is not None
+        try:
+            while True:
+                message = await self._pubsub.get_message(timeout=None)
+                if message is None:
+                    continue
+                channel = message["channel"].decode()
+                if message["type"] == "message":
+                    return Event(channel=channel, message=message["data"].decode())
+                if message["type"] == "subscribe":
+                    confirmed = self._confirmations.pop(channel, None)
+                    if confirmed is not None and not confirmed.done():
+                        confirmed.set_result(None)
+        except BaseException as exc:
+            self._fail_confirmations(exc)
+            raise
+
+    def _fail_confirmations(self, error: BaseException) -> None:
+        for confirmed in self._confirmations.values():
+            if not confirmed.done():
+                confirmed.set_exception(ConnectionError(f"redis listener failed: {error!r}"))
+        self._confirmations.clear()
+
+
+class PostgresTransport(PostgresBackend):
+    """broadcaster's LISTEN/NOTIFY backend, made to notice a lost connection.
+
+    Its one connection both listens and notifies; asyncpg refuses concurrent
+    operations on a connection, so notifies are serialised here.
+    """
+
+    _inbox: asyncio.Queue[Event | None]
+    _notify_lock: asyncio.Lock
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+
+    async def connect(self) -> None:
+        self._inbox = asyncio.Queue()
+        self._notify_lock = asyncio.Lock()
+        self._conn = await asyncpg.connect(self._url)
+        # None in the inbox means the connection is gone: next_published raises.
+        self._conn.add_termination_listener(lambda _conn: self._inbox.put_nowait(None))
+
+    async def disconnect(self) -> None:
+        try:
+            async with asyncio.timeout(2):
+                await self._conn.close()
+        except Exception:
+            self._conn.terminate()
+
+    async def publish(self, channel: str, message: str) -> None:
+        async with self._notify_lock:
+            await self._conn.execute("SELECT pg_notify($1, $2)", channel, message)
+
+    def _listener(self, *args: Any) -> None:
+        _connection, _pid, channel, payload = args
+        self._inbox.put_nowait(Event(channel=channel, message=payload))
+
+    async def next_published(self) -> Event:
+        event = await self._inbox.get()
+        if event is None:
+            raise ConnectionError("PostgreSQL listener connection lost")
+        return event
+
+
+def transport_for(url: str, name: str) -> BroadcastBackend:
+    """Pick the transport by URL scheme."""
+    scheme = urlparse(url).scheme
+    if scheme in ("redis", "rediss"):
+        return RedisTransport(url, name=name)
+    if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+        return PostgresTransport(url)
+    if scheme == "memory":
+        return MemoryBackend(url)
+    raise ValueError(f"unsupported broadcast URL scheme {scheme!r} (memory, redis, postgres)")
+
+
+class Bus:
+    """Publish/subscribe by channel; one transport subscription per channel, fanned out here."""
+
+    def __init__(self, url: str, *, queue_size: int = 1000, name: str | None = None) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
+        self.url = url
+        self.queue_size = queue_size
+        self.name = name or f"chronicle-{os.getpid()}"
+        """Shown to the transport (Redis CLIENT LIST) so operators can tell processes apart."""
+        self.stats = BusStats()
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._subscribed: set[str] = set()
+        """Channels the transport is subscribed to in the current session."""
+        self._backend: BroadcastBackend | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._lock: asyncio.Lock | None = None
+        self._live: asyncio.Event | None = None
+        self._broken: asyncio.Future[None] | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._supervisor is not None and self._live is not None and self._live.is_set()
+
+    async def connect(self) -> None:
+        """Connect the transport (raising if it is unreachable) and start listening."""
+        if self._supervisor is not None:
+            raise RuntimeError("bus already connected")
+        self._lock = asyncio.Lock()
+        self._live = asyncio.Event()
+        self._backend = transport_for(self.url, self.name)
+        await self._backend.connect()
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"bus:{self.name}")
+        await self._live.wait()
+
+    async def disconnect(self) -> None:
+        """Stop listening; live subscriptions end cleanly after what they already hold."""
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is None:
+            return
+        supervisor.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await supervisor
+        # Wakes subscribe() calls still waiting for a session: they see the bus closed.
+        assert self._live is not None
+        self._live.set()
+        for subscribers in self._subscribers.values():
+            for subscription in subscribers:
+                subscription.close()
+        self._subscribers.clear()
+        backend = self._backend
+        if isinstance(backend, RedisTransport):
+            await backend.close()
+
+    async def publish(self, channel: str, payload: dict[str, Any]) -> None:
+        """Send ``payload`` to every subscriber of ``channel``; failures are logged, not raised.
+
+        Callers publish after they committed: a lost notice only delays consumers,
+        who fall back to polling the store, so it must never fail the commit.
+        """
+        backend = self._backend
+        message = orjson.dumps(payload).decode()
+        try:
+            if backend is None or self._supervisor is None:
+                raise ConnectionError("bus is not connected")
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await backend.publish(channel, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.stats.publish_failures += 1
+            log.warning("bus: publish on %s failed: %r", channel, exc)
+        else:
+            self.stats.published += 1
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        """A live subscription: entered only once the transport listens to ``channel``."""
+        if self._supervisor is None:
+            raise RuntimeError("bus is not connected")
+        subscription = Subscription(channel, self.queue_size, self.stats)
+        # Registered before the transport subscribes, so nothing published from then on
+        # can slip past it; concurrent first subscribers all land in the same set.
+        self._subscribers.setdefault(channel, set()).add(subscription)
+        try:
+            await self._attach(channel)
+            subscription.entered = True
+            yield subscription
+        finally:
+            await self._detach(subscription)
+
+    async def _attach(self, channel: str) -> None:
+        assert self._live is not None and self._lock is not None
+        while True:
+            await self._live.wait()
+            if self._supervisor is None:
+                raise RuntimeError("bus is closed")
+            async with self._lock:
+                if not self._live.is_set():
+                    continue
+                if channel in self._subscribed:
+                    return
+                assert self._backend is not None
+                try:
+                    async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                        await self._backend.subscribe(channel)
+                except Exception as exc:
+                    log.warning("bus: subscribing to %s failed: %r", channel, exc)
+                    self._break(exc)
+                    continue
+                self._subscribed.add(channel)
+                return
+
+    async def _detach(self, subscription: Subscription) -> None:
+        channel = subscription.channel
+        subscribers = self._subscribers.get(channel)
+        if subscribers is not None:
+            # It may already be gone (overflowed, interrupted): the channel may still be empty.
+            subscribers.discard(subscription)
+            if subscribers:
+                return
+            del self._subscribers[channel]
+        if self._lock is None or self._supervisor is None:
+            return
+        async with self._lock:
+            # Someone may have subscribed again while we waited for the lock.
+            if channel in self._subscribers or channel not in self._subscribed:
+                return
+            self._subscribed.discard(channel)
+            assert self._backend is not None
+            try:
+                await self._backend.unsubscribe(channel)
+            except Exception as exc:
+                # Harmless: messages on a channel nobody wants are dropped at fan-out.
+                log.warning("bus: unsubscribing from %s failed: %r", channel, exc)
+
+    def _break(self, error: BaseException) -> None:
+        """Make the current session fail (a transport call failed outside the listener)."""
+        assert self._live is not None
+        self._live.clear()
+        if self._broken is not None and not self._broken.done():
+            self._broken.set_exception(error)
+
+    async def _supervise(self) -> None:
+        """Run listening sessions forever; on failure tell subscribers and reconnect."""
+        assert self._backend is not None
+        delay = RECONNECT_DELAYS[0]
+        connected = True  # connect() opened the first session's transport
+        while True:
+            if connected:
+                try:
+                    await self._session()
+                except Exception as exc:
+                    self._interrupt(exc)
+                delay = RECONNECT_DELAYS[0]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_DELAYS[1])
+            try:
+                await self._backend.connect()
+                connected = True
+                log.info("bus: reconnected to %s", self._safe_url())
+            except Exception as exc:
+                connected = False
+                log.warning("bus: reconnecting failed (%r); retrying in %.2fs", exc, delay)
+
+    async def _session(self) -> None:
+        """One connection's life: subscribe every wanted channel, then fan out until failure."""
+        assert self._backend is not None and self._lock is not None and self._live is not None
+        backend = self._backend
+        self._broken = asyncio.get_running_loop().create_future()
+        reader = asyncio.create_task(self._read(backend))
+        try:
+            async with self._lock:
+                self._subscribed = set()
+                for channel in [c for c, subs in self._subscribers.items() if subs]:
+                    async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                        await backend.subscribe(channel)
+                    self._subscribed.add(channel)
+                self._live.set()
+            await asyncio.wait({reader, self._broken}, return_when=asyncio.FIRST_COMPLETED)
+            if self._broken.done():
+                self._broken.result()
+            reader.result()
+        finally:
+            self._live.clear()
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
+            if not self._broken.done():
+                self._broken.cancel()
+            with contextlib.suppress(Exception):
+                await backend.disconnect()
+
+    async def _read(self, backend: BroadcastBackend) -> None:
+        while True:
+            event = await backend.next_published()
+            for subscription in tuple(self._subscribers.get(event.channel, ())):
+                if not subscription.deliver(event.message):
+                    self._subscribers[event.channel].discard(subscription)
+
+    def _interrupt(self, error: BaseException) -> None:
+        """Tell every entered subscriber that it may have missed payloads."""
+        self.stats.disconnects += 1
+        log.error("bus: listener on %s failed: %r; reconnecting", self._safe_url(), error)
+        for subscribers in self._subscribers.values():
+            for subscription in [s for s in subscribers if s.entered]:
+                subscription.fail(BusDisconnected(f"bus listener failed: {error!r}"))
+                subscribers.discard(subscription)
+
+    def _safe_url(self) -> str:
+        """The URL without credentials, for logs."""
+        parsed = urlparse(self.url)
+        port = f":{parsed.port}" if parsed.port else ""
+        return f"{parsed.scheme}://{parsed.hostname or ''}{port}"
