@@ -6,13 +6,27 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint typecheck schema bench-log bench-http clean
 
-install: $(STAMP)
+GRAPHIQL_SRC := web/graphiql
+GRAPHIQL := chronicle/static/graphiql/index.html
+
+install: $(STAMP) $(GRAPHIQL)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
+
+# GraphiQL served from our own assets (no CDN), built from web/graphiql with
+# the versions its package-lock pins. Both steps are skipped when their inputs
+# are unchanged: npm ci when the lock is, the build when no source is newer.
+$(GRAPHIQL_SRC)/node_modules/.installed: $(GRAPHIQL_SRC)/package-lock.json
+	cd $(GRAPHIQL_SRC) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(GRAPHIQL): $(GRAPHIQL_SRC)/node_modules/.installed $(GRAPHIQL_SRC)/index.html \
+		$(GRAPHIQL_SRC)/vite.config.ts $(GRAPHIQL_SRC)/tsconfig.json $(wildcard $(GRAPHIQL_SRC)/src/*)
+	cd $(GRAPHIQL_SRC) && npm run --silent build -- --logLevel warn
 
 run: install
 	$(BIN)/chronicle migrate
