@@ -1,0 +1,203 @@
+"""The Mutation root and its payloads: each field turns its input into a command.
+
+The work is in ``mutations``: it runs the command and waits until the read
+model has applied it, so the Post, User or Comment read back here already
+reflects the change (read-your-writes for the payload itself).
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.errors import NotFound
+from mutations import admin, comments, likes, posts, users
+from mutations.results import SignedIn, Written
+from resolvers import comments as comment_queries
+from schema.inputs import (
+    AddCommentInput,
+    ChangePasswordInput,
+    CreatePostInput,
+    EditPostInput,
+    LoginInput,
+    RegisterInput,
+    UpdateProfileInput,
+)
+from schema.scalars import Position
+from schema.types import Comment, Info, Post, ProjectionStatus, User
+
+
+@strawberry.type
+class AuthPayload:
+    token: str = strawberry.field(
+        description="Bearer token for the Authorization header and the websocket "
+        'connection_init payload {"authToken": ...}.'
+    )
+    user: User
+    position: Position
+
+
+@strawberry.type
+class UserPayload:
+    user: User
+    position: Position
+
+
+@strawberry.type
+class PostPayload:
+    post: Post
+    position: Position
+
+
+@strawberry.type
+class DeletePayload:
+    id: strawberry.ID
+    position: Position
+
+
+@strawberry.type
+class CommentPayload:
+    comment: Comment
+    position: Position
+
+
+async def _user(info: Info, user_id: str) -> User:
+    loader = info.context.loaders.user
+    loader.clear(user_id)  # an earlier mutation of the same request may have cached it
+    row = await loader.load(user_id)
+    if row is None:
+        raise NotFound("no such user")
+    return User.from_row(row)
+
+
+async def _post(info: Info, written: Written) -> PostPayload:
+    loader = info.context.loaders.post
+    loader.clear(written.id)
+    row = await loader.load(written.id)
+    if row is None:
+        raise NotFound("no such post")
+    return PostPayload(post=Post.from_row(row), position=Position(written.position))
+
+
+async def _comment(info: Info, written: Written) -> CommentPayload:
+    row = await comment_queries.comment_by_id(info.context, written.id)
+    if row is None:
+        raise NotFound("no such comment")
+    return CommentPayload(comment=Comment.from_row(row), position=Position(written.position))
+
+
+async def _signed_in(info: Info, signed: SignedIn) -> AuthPayload:
+    user = await _user(info, signed.user_id)
+    return AuthPayload(token=signed.token, user=user, position=Position(signed.position))
+
+
+async def _user_payload(info: Info, written: Written) -> UserPayload:
+    return UserPayload(user=await _user(info, written.id), position=Position(written.position))
+
+
+def _deleted(written: Written) -> DeletePayload:
+    return DeletePayload(id=strawberry.ID(written.id), position=Position(written.position))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
+        signed = await users.register(
+            info.context, input.username, input.email, input.password, input.display_name
+        )
+        return await _signed_in(info, signed)
+
+    @strawberry.mutation
+    async def login(self, info: Info, input: LoginInput) -> AuthPayload:
+        signed = await users.log_in(info.context, input.username, input.password)
+        return await _signed_in(info, signed)
+
+    @strawberry.mutation
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UserPayload:
+        written = await users.update_profile(
+            info.context, input.display_name, input.bio, input.expected_version
+        )
+        return await _user_payload(info, written)
+
+    @strawberry.mutation
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> UserPayload:
+        written = await users.change_password(
+            info.context, input.current_password, input.new_password
+        )
+        return await _user_payload(info, written)
+
+    @strawberry.mutation
+    async def create_post(self, info: Info, input: CreatePostInput) -> PostPayload:
+        written = await posts.create_post(
+            info.context, input.title, input.body, input.tags or [], bool(input.publish),
+            input.idempotency_key,
+        )
+        return await _post(info, written)
+
+    @strawberry.mutation
+    async def edit_post(self, info: Info, input: EditPostInput) -> PostPayload:
+        written = await posts.edit_post(
+            info.context, input.id, input.title, input.body, input.tags, input.expected_version
+        )
+        return await _post(info, written)
+
+    @strawberry.mutation
+    async def publish_post(
+        self, info: Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> PostPayload:
+        return await _post(info, await posts.publish_post(info.context, id, expected_version))
+
+    @strawberry.mutation
+    async def archive_post(
+        self, info: Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> PostPayload:
+        return await _post(info, await posts.archive_post(info.context, id, expected_version))
+
+    @strawberry.mutation
+    async def delete_post(
+        self, info: Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> DeletePayload:
+        return _deleted(await posts.delete_post(info.context, id, expected_version))
+
+    @strawberry.mutation
+    async def restore_post(
+        self, info: Info, id: strawberry.ID, version: int, expected_version: int | None = None
+    ) -> PostPayload:
+        written = await posts.restore_post(info.context, id, version, expected_version)
+        return await _post(info, written)
+
+    @strawberry.mutation
+    async def add_comment(self, info: Info, input: AddCommentInput) -> CommentPayload:
+        written = await comments.add_comment(
+            info.context, input.post_id, input.body, input.idempotency_key
+        )
+        return await _comment(info, written)
+
+    @strawberry.mutation
+    async def edit_comment(self, info: Info, id: strawberry.ID, body: str) -> CommentPayload:
+        return await _comment(info, await comments.edit_comment(info.context, id, body))
+
+    @strawberry.mutation
+    async def delete_comment(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        return _deleted(await comments.delete_comment(info.context, id))
+
+    @strawberry.mutation
+    async def like_post(self, info: Info, id: strawberry.ID) -> PostPayload:
+        return await _post(info, await likes.like_post(info.context, id))
+
+    @strawberry.mutation
+    async def unlike_post(self, info: Info, id: strawberry.ID) -> PostPayload:
+        return await _post(info, await likes.unlike_post(info.context, id))
+
+    # Right to be forgotten: crypto-shredding makes the personal data unreadable in the log too.
+    @strawberry.mutation
+    async def forget_me(self, info: Info, password: str) -> DeletePayload:
+        return _deleted(await users.forget_me(info.context, password))
+
+    @strawberry.mutation
+    async def forget_user(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        return _deleted(await users.forget_user(info.context, id))
+
+    @strawberry.mutation
+    async def rebuild_projection(self, info: Info, name: str) -> ProjectionStatus:
+        return ProjectionStatus.from_status(await admin.rebuild_projection(info.context, name))
