@@ -9,8 +9,9 @@ therefore never name tables directly: they ask the runner for the live
 Durable tables (the log, checkpoints, generations) are Alembic's; these are
 disposable and created by the runner when a generation starts.
 
-Projection ``users`` owns ``users``; projection ``posts`` owns ``posts``,
-``post_tags``, ``post_history``, ``comments`` and ``likes``.
+Projection ``users`` owns ``users`` (and its helper ``user_posts``);
+projection ``posts`` owns ``posts``, ``post_tags``, ``post_history``,
+``comments`` and ``likes``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,19 @@ def users_table(metadata: MetaData, suffix: str) -> Table:
         # position of the last event applied to this row
         Column("position", POSITION, nullable=False),
     )
+
+
+def user_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
+    """Everything projection ``users`` owns in one generation."""
+    # Which posts count towards their author's post_count; the users projection
+    # keeps it because PostPublished & co. do not name the author.
+    user_posts = Table(
+        f"user_posts{suffix}", metadata,
+        Column("post_id", String(36), primary_key=True),
+        Column("author_id", String(36), nullable=False),
+        Column("counted", Boolean, nullable=False, default=False),
+    )
+    return {"users": users_table(metadata, suffix), "user_posts": user_posts}
 
 
 def _post_columns() -> list[Column[object]]:

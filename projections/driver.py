@@ -1,0 +1,296 @@
+"""One projection's life in one process: apply it while holding its lease, follow it otherwise.
+
+The applying side catches up from the checkpoint in batches, then waits for a
+wake-up (a bus notice) or the poll, whichever comes first: a lost notice
+delays, it never loses work. A rebuild fills the next generation a batch at a
+time between live batches, so the live generation keeps being updated and
+served, and is swapped in once it has caught up with the live one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from events.bus import PROJECTIONS_CHANNEL, Bus
+from events.model import EventStore
+from projections.batches import Applied, GenerationTables, apply_next_batch
+from projections.bookkeeping import (
+    CheckpointMoved,
+    create_generation,
+    forget_generation,
+    generations,
+    live_generation,
+    make_live,
+    writing,
+)
+from projections.lease import Lease
+from projections.projection import Change, Projection
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+DISCOVER_EVERY = 20
+"""While busy, look for rebuild requests from other processes every this many steps."""
+
+
+class Progress:
+    """A broadcast 'something moved': waiters take ``next()`` and wait on it."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def next(self) -> asyncio.Event:
+        return self._event
+
+    def notify(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+
+class Driver:
+    def __init__(
+        self,
+        projection: Projection,
+        engine: AsyncEngine,
+        store: EventStore,
+        bus: Bus,
+        progress: Progress,
+        *,
+        owner: str,
+        batch_size: int,
+        rebuild_batch_size: int,
+        poll_interval: float,
+        lease_ttl: float,
+        drop_grace: float,
+    ) -> None:
+        self.projection = projection
+        self._engine = engine
+        self._store = store
+        self._bus = bus
+        self._progress = progress
+        self._owner = owner
+        self._batch_size = batch_size
+        self._rebuild_batch_size = rebuild_batch_size
+        self._poll_interval = poll_interval
+        self._drop_grace = drop_grace
+        self.lease = Lease(engine, projection.name, owner, lease_ttl)
+        self._generations: dict[int, GenerationTables] = {}
+        self.live = self._generation(1)
+        self.rebuild: GenerationTables | None = None
+        self.caught_up = False
+        self.last_error: str | None = None
+        self._ready = False
+        self._steps = 0
+        self._wake = asyncio.Event()
+        self._drops: set[asyncio.Task[None]] = set()
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    @property
+    def applying(self) -> bool:
+        """This process holds the lease and has loaded the projection's state."""
+        return self.lease.held and self._ready
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _generation(self, generation: int) -> GenerationTables:
+        """Cached, so the Table objects handed to readers stay the same objects."""
+        found = self._generations.get(generation)
+        if found is None:
+            found = self._generations[generation] = GenerationTables.of(self.projection, generation)
+        return found
+
+    # --- the loop -----------------------------------------------------------
+
+    async def run(self) -> None:
+        backoff = 0.0
+        while True:
+            try:
+                busy = await self.step_once()
+                if self.last_error is not None:
+                    log.info("projection %s recovered", self.name)
+                self.last_error = None
+                backoff = 0.0
+            except asyncio.CancelledError:
+                raise
+            except CheckpointMoved as moved:
+                # Another process applied the batch (our lease had lapsed): follow it.
+                log.warning("projection %s: %s", self.name, moved)
+                self._ready = False
+                busy = False
+            except Exception as exc:
+                self.last_error = str(exc) or type(exc).__name__
+                log.exception("projection %s failed; retrying", self.name)
+                self._ready = False  # reload positions: the failed batch rolled back
+                self._progress.notify()
+                backoff = min(MAX_BACKOFF, max(0.1, backoff * 2))
+                await asyncio.sleep(backoff)
+                continue
+            if not busy:
+                await self._idle()
+
+    async def step_once(self) -> bool:
+        """One round: claim or renew the lease, then apply; True when more work is waiting."""
+        if (not self.lease.held or self.lease.due()) and not await self.claim():
+            await self.refresh()
+            return False
+        if not self._ready:
+            await self._setup()
+        return await self._step()
+
+    async def claim(self) -> bool:
+        held = await self.lease.claim()
+        if not held:
+            self._ready = False
+        return held
+
+    async def _idle(self) -> None:
+        timeout = self._poll_interval
+        if self.lease.held:
+            timeout = min(timeout, self.lease.ttl_ms / 3000)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+
+    async def close(self) -> None:
+        for task in list(self._drops):
+            task.cancel()  # the next holder drops leftover generations on setup
+        self._ready = False
+        await self.lease.release()
+
+    # --- applying -----------------------------------------------------------
+
+    async def _step(self) -> bool:
+        self._steps += 1
+        before = self.live.position
+        applied = await apply_next_batch(self._engine, self._store, self.live, self._batch_size)
+        if applied.position != before:
+            self._progress.notify()
+            await self._publish(applied.position, applied.changes)
+        self.caught_up = self.caught_up or applied.caught_up
+        busy = not applied.caught_up
+        if self.rebuild is None and (applied.events == 0 or self._steps % DISCOVER_EVERY == 0):
+            await self._discover_rebuild()
+        if self.rebuild is not None:
+            filled = await self._fill_rebuild(self.rebuild)
+            busy = busy or filled
+        return busy
+
+    async def _fill_rebuild(self, target: GenerationTables) -> bool:
+        """One batch into the next generation; swap when it has caught up. True if not done."""
+        applied: Applied = await apply_next_batch(
+            self._engine, self._store, target, self._rebuild_batch_size
+        )
+        self._progress.notify()
+        if applied.caught_up and target.position >= self.live.position:
+            await self._swap(target)
+            return False
+        return True
+
+    async def _swap(self, target: GenerationTables) -> None:
+        async with writing(self._engine) as conn:
+            await make_live(conn, self.name, target.generation)
+        old, self.live, self.rebuild = self.live, target, None
+        self.caught_up = True
+        log.info("projection %s: generation %d is live", self.name, target.generation)
+        self._progress.notify()
+        await self._publish(target.position, [])
+        task = asyncio.create_task(self._drop_later(old))
+        self._drops.add(task)
+        task.add_done_callback(self._drops.discard)
+
+    async def _drop_later(self, old: GenerationTables) -> None:
+        """Readers that took the old tables just before the swap finish within the grace."""
+        await asyncio.sleep(self._drop_grace)
+        await self._drop(old)
+
+    async def _drop(self, old: GenerationTables) -> None:
+        async with writing(self._engine) as conn:
+            await conn.run_sync(old.metadata.drop_all)
+            await forget_generation(conn, self.name, old.generation)
+        self._generations.pop(old.generation, None)
+
+    async def _publish(self, position: int, changes: list[Change]) -> None:
+        await self._bus.publish(PROJECTIONS_CHANNEL, {
+            "projection": self.name, "generation": self.live.generation,
+            "position": position, "changes": changes, "owner": self._owner,
+        })
+
+    # --- state from the database ---------------------------------------------
+
+    async def _setup(self) -> None:
+        """Load (or create) the live generation, resume a rebuild, clean up old generations."""
+        p = self.projection
+        async with writing(self._engine) as conn:
+            live_gen = await live_generation(conn, self.name)
+            known = {g.generation: g for g in await generations(conn, self.name)}
+            if live_gen is None:
+                live_gen = min(known) if known else 1
+                if live_gen not in known:
+                    await create_generation(conn, self.name, live_gen, p.schema_version)
+                await make_live(conn, self.name, live_gen)
+            live = self._generation(live_gen)
+            live.position = known[live_gen].position if live_gen in known else 0
+            await conn.run_sync(live.metadata.create_all)
+            pending = sorted(g for g in known if g > live_gen)
+            shape = known[live_gen].schema_version if live_gen in known else p.schema_version
+            if not pending and shape != p.schema_version:
+                # The code's table shape moved on: rebuild into the new shape.
+                target = max(known) + 1
+                await create_generation(conn, self.name, target, p.schema_version)
+                pending = [target]
+                log.info("projection %s: schema %d -> %d, rebuilding", self.name, shape,
+                         p.schema_version)
+            stale = [g for g in known if g < live_gen] + pending[:-1]
+            rebuild = None
+            if pending:
+                rebuild = self._generation(pending[-1])
+                rebuild.position = known[pending[-1]].position if pending[-1] in known else 0
+                await conn.run_sync(rebuild.metadata.create_all)
+        for generation in stale:
+            await self._drop(self._generation(generation))
+        self.live, self.rebuild = live, rebuild
+        self.caught_up = False
+        self._ready = True
+        self._progress.notify()
+
+    async def _discover_rebuild(self) -> None:
+        """A rebuild requested by another process (or by ``rebuild()`` here)."""
+        async with self._engine.connect() as conn:
+            known = await generations(conn, self.name)
+        pending = [g for g in known if g.generation > self.live.generation]
+        if not pending:
+            return
+        newest = pending[-1]
+        target = self._generation(newest.generation)
+        target.position = newest.position
+        async with writing(self._engine) as conn:
+            await conn.run_sync(target.metadata.create_all)
+        self.rebuild = target
+        log.info("projection %s: rebuilding into generation %d", self.name, target.generation)
+
+    async def refresh(self) -> None:
+        """Follow the applying process: live generation and positions from the database."""
+        async with self._engine.connect() as conn:
+            live_gen = await live_generation(conn, self.name)
+            known = await generations(conn, self.name) if live_gen is not None else []
+        if live_gen is None:
+            return
+        positions = {g.generation: g.position for g in known}
+        live = self._generation(live_gen)
+        pending = [g for g in positions if g > live_gen]
+        rebuild = self._generation(max(pending)) if pending else None
+        if rebuild is not None:
+            rebuild.position = positions[rebuild.generation]
+        moved = live is not self.live or positions.get(live_gen, 0) != live.position
+        live.position = positions.get(live_gen, 0)
+        self.live, self.rebuild = live, rebuild
+        if moved:
+            self._progress.notify()

@@ -1,0 +1,323 @@
+"""Projection ``posts``: posts with their counts and tags, the posts' history, comments, likes.
+
+One batch of events is folded over the rows it touches (:class:`PostsBatch`)
+by one small function per event type, then written back in a few statements.
+``post_history`` gets one row per state a post row had, so ``posts(asOf: P)``
+is a range lookup (``valid_from <= P < valid_to``), never a replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+from sqlalchemy import MetaData, Table, and_, bindparam
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from events.model import RecordedEvent
+from projections.projection import (
+    Change,
+    Projection,
+    Row,
+    delete_rows,
+    insert_rows,
+    load_rows,
+)
+from projections.tables import FOREVER, posts_tables
+
+PUBLISHED = "PUBLISHED"
+
+
+@dataclass
+class PostsBatch:
+    """The rows one batch touches, as loaded and as folded so far."""
+
+    loaded: dict[str, Row | None]
+    """Post rows before the batch (None: absent or deleted)."""
+    posts: dict[str, Row | None]
+    comments: dict[str, Row | None]
+    comments_loaded: set[str]
+    likes: set[tuple[str, str]]
+    likes_loaded: set[tuple[str, str]]
+    dirty: set[str] = field(default_factory=set)
+    retagged: set[str] = field(default_factory=set)
+    dirty_comments: set[str] = field(default_factory=set)
+    history: list[Row] = field(default_factory=list)
+    newest_state: dict[str, Row] = field(default_factory=dict)
+    """Per post, the newest history row written by this batch (its valid_to is still open)."""
+    close_existing: dict[str, int] = field(default_factory=dict)
+    """Per post, where the history row that was current before the batch ends."""
+    comment_changes: list[Change] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls) -> PostsBatch:
+        return cls({}, {}, {}, set(), set(), set())
+
+    def post(self, post_id: str) -> Row | None:
+        return self.posts.get(post_id)
+
+    def changed(self, post_id: str, row: Row | None, event: RecordedEvent) -> None:
+        """The post row is now ``row`` (None: deleted) as of ``event``: record its history."""
+        self.posts[post_id] = row
+        self.dirty.add(post_id)
+        previous = self.newest_state.pop(post_id, None)
+        if previous is not None:
+            previous["valid_to"] = event.position
+        elif self.loaded.get(post_id) is not None:
+            self.close_existing[post_id] = event.position
+        if row is not None:
+            row["position"] = event.position
+            state = {**row, "valid_from": event.position, "valid_to": FOREVER}
+            self.history.append(state)
+            self.newest_state[post_id] = state
+
+    def feed_changes(self) -> list[Change]:
+        changes: list[Change] = []
+        for post_id in sorted(self.dirty):
+            before, after = self.loaded.get(post_id), self.posts.get(post_id)
+            if before is None and after is None:
+                continue  # created and deleted within the batch: never seen
+            was = before is not None and before["status"] == PUBLISHED
+            now = after is not None and after["status"] == PUBLISHED
+            kind = "ADDED" if now and not was else "REMOVED" if was and not now else "UPDATED"
+            status = after["status"] if after is not None else "DELETED"
+            changes.append({"kind": "post", "id": post_id, "change": kind, "status": status})
+        return changes + self.comment_changes
+
+
+# --- one function per event type -------------------------------------------
+
+
+def _tags(tags: Sequence[str]) -> str:
+    return orjson.dumps(list(dict.fromkeys(tags))).decode()
+
+
+def post_created(b: PostsBatch, e: RecordedEvent) -> None:
+    d = e.data
+    row: Row = {
+        "id": d["post_id"], "author_id": d["author_id"], "title": d["title"],
+        "body": d["body"], "tags": _tags(d.get("tags") or ()), "status": "DRAFT",
+        "version": e.version, "created_at": e.recorded_at, "updated_at": e.recorded_at,
+        "published_at": None, "comment_count": 0, "like_count": 0,
+        "created_position": e.position,
+    }
+    b.retagged.add(row["id"])
+    b.changed(row["id"], row, e)
+
+
+def _post_event(b: PostsBatch, e: RecordedEvent, **values: object) -> None:
+    """A post-stream event changing ``values``; ignored for a post the model does not hold."""
+    post_id = e.data["post_id"]
+    row = b.post(post_id)
+    if row is None:
+        return
+    row = {**row, **values, "version": e.version, "updated_at": e.recorded_at}
+    b.changed(post_id, row, e)
+
+
+def post_edited(b: PostsBatch, e: RecordedEvent) -> None:
+    d = e.data
+    values = {k: d[k] for k in ("title", "body") if d.get(k) is not None}
+    if d.get("tags") is not None:
+        values["tags"] = _tags(d["tags"])
+        b.retagged.add(d["post_id"])
+    _post_event(b, e, **values)
+
+
+def post_published(b: PostsBatch, e: RecordedEvent) -> None:
+    row = b.post(e.data["post_id"])
+    first = row is not None and row["published_at"] is None
+    if first:
+        _post_event(b, e, status=PUBLISHED, published_at=e.recorded_at)
+    else:
+        _post_event(b, e, status=PUBLISHED)
+
+
+def post_archived(b: PostsBatch, e: RecordedEvent) -> None:
+    _post_event(b, e, status="ARCHIVED")
+
+
+def post_restored(b: PostsBatch, e: RecordedEvent) -> None:
+    d = e.data
+    b.retagged.add(d["post_id"])
+    _post_event(b, e, title=d["title"], body=d["body"], tags=_tags(d["tags"]))
+
+
+def post_deleted(b: PostsBatch, e: RecordedEvent) -> None:
+    post_id = e.data["post_id"]
+    if b.post(post_id) is not None:
+        b.retagged.add(post_id)
+        b.changed(post_id, None, e)
+
+
+def _count(b: PostsBatch, e: RecordedEvent, column: str, delta: int) -> None:
+    """Counts are part of the post's state (and history) but not of its version."""
+    post_id = e.data["post_id"]
+    row = b.post(post_id)
+    if row is not None:
+        b.changed(post_id, {**row, column: row[column] + delta}, e)
+
+
+def comment_added(b: PostsBatch, e: RecordedEvent) -> None:
+    d = e.data
+    b.comments[d["comment_id"]] = {
+        "id": d["comment_id"], "post_id": d["post_id"], "author_id": d["author_id"],
+        "body": d["body"], "created_at": e.recorded_at, "edited_at": None,
+        "created_position": e.position, "position": e.position,
+    }
+    b.dirty_comments.add(d["comment_id"])
+    _count(b, e, "comment_count", +1)
+    b.comment_changes.append(_comment_change(d, "ADDED"))
+
+
+def comment_edited(b: PostsBatch, e: RecordedEvent) -> None:
+    d = e.data
+    row = b.comments.get(d["comment_id"])
+    if row is None:
+        return
+    b.comments[d["comment_id"]] = {
+        **row, "body": d["body"], "edited_at": e.recorded_at, "position": e.position
+    }
+    b.dirty_comments.add(d["comment_id"])
+    b.comment_changes.append(_comment_change(d, "UPDATED"))
+
+
+def comment_deleted(b: PostsBatch, e: RecordedEvent) -> None:
+    d = e.data
+    if b.comments.get(d["comment_id"]) is None:
+        return
+    b.comments[d["comment_id"]] = None
+    b.dirty_comments.add(d["comment_id"])
+    _count(b, e, "comment_count", -1)
+    b.comment_changes.append(_comment_change(d, "REMOVED"))
+
+
+def _comment_change(d: dict[str, str], change: str) -> Change:
+    return {"kind": "comment", "id": d["comment_id"], "post_id": d["post_id"], "change": change}
+
+
+def post_liked(b: PostsBatch, e: RecordedEvent) -> None:
+    pair = (e.data["post_id"], e.data["user_id"])
+    if pair not in b.likes:
+        b.likes.add(pair)
+        _count(b, e, "like_count", +1)
+
+
+def post_unliked(b: PostsBatch, e: RecordedEvent) -> None:
+    pair = (e.data["post_id"], e.data["user_id"])
+    if pair in b.likes:
+        b.likes.discard(pair)
+        _count(b, e, "like_count", -1)
+
+
+HANDLERS: dict[str, Callable[[PostsBatch, RecordedEvent], None]] = {
+    "PostCreated": post_created,
+    "PostEdited": post_edited,
+    "PostPublished": post_published,
+    "PostArchived": post_archived,
+    "PostRestored": post_restored,
+    "PostDeleted": post_deleted,
+    "CommentAdded": comment_added,
+    "CommentEdited": comment_edited,
+    "CommentDeleted": comment_deleted,
+    "PostLiked": post_liked,
+    "PostUnliked": post_unliked,
+}
+
+
+def fold(b: PostsBatch, events: Sequence[RecordedEvent]) -> None:
+    for e in events:
+        handler = HANDLERS.get(e.type)
+        if handler is not None:
+            handler(b, e)
+
+
+# --- loading and writing a batch -------------------------------------------
+
+
+async def load(
+    conn: AsyncConnection, t: dict[str, Table], events: Sequence[RecordedEvent]
+) -> PostsBatch:
+    post_ids = {e.data["post_id"] for e in events}
+    comment_ids = {
+        e.data["comment_id"] for e in events if e.type in ("CommentEdited", "CommentDeleted")
+    }
+    liked = {
+        (e.data["post_id"], e.data["user_id"]) for e in events
+        if e.type in ("PostLiked", "PostUnliked")
+    }
+    b = PostsBatch.empty()
+    b.loaded = dict.fromkeys(post_ids)
+    for row in await load_rows(conn, t["posts"], "id", post_ids):
+        b.loaded[row["id"]] = row
+    b.posts = {k: (dict(v) if v is not None else None) for k, v in b.loaded.items()}
+    for row in await load_rows(conn, t["comments"], "id", comment_ids):
+        b.comments[row["id"]] = row
+    b.comments_loaded = set(b.comments)
+    if liked:
+        users = {u for _, u in liked}
+        rows = await load_rows(conn, t["likes"], "post_id", {p for p, _ in liked})
+        b.likes_loaded = {(r["post_id"], r["user_id"]) for r in rows if r["user_id"] in users}
+        b.likes = set(b.likes_loaded)
+    return b
+
+
+async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> None:
+    history = t["post_history"]
+    if b.close_existing:
+        # Before inserting: the new rows are open (valid_to = FOREVER) too.
+        await conn.execute(
+            history.update()
+            .where(and_(history.c.id == bindparam("pid"), history.c.valid_to == FOREVER))
+            .values(valid_to=bindparam("vt")),
+            [{"pid": k, "vt": v} for k, v in b.close_existing.items()],
+        )
+    await insert_rows(conn, history, b.history)
+
+    # Changed rows are replaced: two statements per table however many events hit them.
+    existed = [k for k in b.dirty if b.loaded.get(k) is not None]
+    await delete_rows(conn, t["posts"], "id", existed)
+    await insert_rows(conn, t["posts"], [r for k in b.dirty if (r := b.posts[k]) is not None])
+
+    await delete_rows(conn, t["post_tags"], "post_id", b.retagged)
+    await insert_rows(conn, t["post_tags"], [
+        {"post_id": k, "tag": tag}
+        for k in b.retagged if (r := b.posts.get(k)) is not None
+        for tag in orjson.loads(r["tags"])
+    ])
+
+    await delete_rows(conn, t["comments"], "id", b.dirty_comments & b.comments_loaded)
+    await insert_rows(conn, t["comments"], [
+        r for k in b.dirty_comments if (r := b.comments[k]) is not None
+    ])
+
+    likes = t["likes"]
+    gone = b.likes_loaded - b.likes
+    if gone:
+        await conn.execute(
+            likes.delete().where(
+                and_(likes.c.post_id == bindparam("p"), likes.c.user_id == bindparam("u"))
+            ),
+            [{"p": p, "u": u} for p, u in gone],
+        )
+    await insert_rows(
+        conn, likes, [{"post_id": p, "user_id": u} for p, u in b.likes - b.likes_loaded]
+    )
+
+
+class PostsProjection(Projection):
+    name = "posts"
+    schema_version = 1
+    types = tuple(HANDLERS)
+
+    def tables(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
+        return posts_tables(metadata, suffix)
+
+    async def apply(
+        self, conn: AsyncConnection, tables: dict[str, Table], events: Sequence[RecordedEvent]
+    ) -> list[Change]:
+        batch = await load(conn, tables, events)
+        fold(batch, events)
+        await write(conn, tables, batch)
+        return batch.feed_changes()

@@ -1,0 +1,284 @@
+"""The projection runner: catch-up, live, blue/green rebuild, one applier per projection.
+
+Each projection is driven by one task (:class:`projections.driver.Driver`)
+in the process holding its lease; every other process *follows*: it reads the
+live generation and checkpoints from the database (on PROJECTIONS_CHANNEL
+notices and on the poll) so ``tables()`` and ``wait_for()`` work everywhere.
+
+Rebuilds are requests recorded in the database (a generation newer than the
+live one), so ``rebuild()`` works from any process: the lease holder fills the
+new generation while serving the live one, then swaps. When no process holds
+the lease (the CLI with the server down), ``rebuild()`` takes the lease and
+does the work itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
+from events.model import EventStore
+from projections.bookkeeping import create_generation, generations, live_generation, writing
+from projections.driver import Driver, Progress
+from projections.posts import PostsProjection
+from projections.projection import Projection
+from projections.tables import ReadTables
+from projections.users import UsersProjection
+
+log = logging.getLogger(__name__)
+
+RESUBSCRIBE_DELAY = 0.2
+FOLLOWER_REFRESH = 0.05
+"""How often a waiting follower re-reads checkpoints when notices are slow to come."""
+
+
+class UnknownProjection(KeyError):
+    """No projection by that name (the API maps it to NOT_FOUND / BAD_USER_INPUT)."""
+
+
+@dataclass(frozen=True)
+class ProjectionStatusInfo:
+    name: str
+    state: str
+    """CATCHING_UP, LIVE, REBUILDING or FAILED."""
+    position: int
+    """The live generation's checkpoint, or the rebuild's while REBUILDING."""
+    lag: int
+    last_error: str | None = None
+
+
+def default_projections() -> list[Projection]:
+    return [UsersProjection(), PostsProjection()]
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        bus: Bus,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 1.0,
+        rebuild_batch_size: int | None = None,
+        lease_ttl: float = 10.0,
+        drop_grace: float = 30.0,
+        projections: Sequence[Projection] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._bus = bus
+        self.poll_interval = poll_interval
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._progress = Progress()
+        self._drivers = {
+            p.name: Driver(
+                p, engine, store, bus, self._progress,
+                owner=self.owner,
+                batch_size=batch_size,
+                rebuild_batch_size=rebuild_batch_size or max(batch_size, 4000),
+                poll_interval=poll_interval,
+                lease_ttl=lease_ttl,
+                drop_grace=drop_grace,
+            )
+            for p in (projections if projections is not None else default_projections())
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._drivers)
+
+    @property
+    def started(self) -> bool:
+        return bool(self._tasks)
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        for driver in self._drivers.values():
+            await driver.refresh()
+        self._tasks = [
+            asyncio.create_task(d.run(), name=f"projection:{name}")
+            for name, d in self._drivers.items()
+        ]
+        self._tasks.append(asyncio.create_task(self._listen(EVENTS_CHANNEL), name="proj:events"))
+        self._tasks.append(
+            asyncio.create_task(self._listen(PROJECTIONS_CHANNEL), name="proj:notices")
+        )
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for driver in self._drivers.values():
+            await driver.close()
+
+    def tables(self) -> ReadTables:
+        """The live generation of every projection, as the queries must read them now."""
+        users, posts = self._drivers["users"].live.tables, self._drivers["posts"].live.tables
+        return ReadTables(
+            users=users["users"], posts=posts["posts"], post_tags=posts["post_tags"],
+            post_history=posts["post_history"], comments=posts["comments"],
+            likes=posts["likes"],
+        )
+
+    def _driver(self, name: str) -> Driver:
+        try:
+            return self._drivers[name]
+        except KeyError:
+            raise UnknownProjection(name) from None
+
+    async def wait_for(
+        self,
+        position: int,
+        timeout: float,  # noqa: ASYNC109 - the callers' contract: a bounded wait in seconds
+        names: Sequence[str] | None = None,
+    ) -> bool:
+        """True once every named projection (all by default) has applied ``position``."""
+        drivers = [self._driver(n) for n in (names or self.names)]
+        deadline = time.monotonic() + timeout
+        while True:
+            changed = self._progress.next()
+            behind = [d for d in drivers if d.live.position < position]
+            if not behind:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            followers = [d for d in behind if not d.applying]
+            for driver in followers:
+                await driver.refresh()
+            if followers and all(d.live.position >= position for d in behind):
+                return True
+            wait = min(remaining, FOLLOWER_REFRESH) if followers else remaining
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), wait)
+
+    async def statuses(self) -> list[ProjectionStatusInfo]:
+        head = await self._store.head_position()
+        result = []
+        for name, driver in self._drivers.items():
+            if not driver.applying:
+                await driver.refresh()
+            rebuild = driver.rebuild
+            if driver.last_error is not None:
+                state = "FAILED"
+            elif rebuild is not None:
+                state = "REBUILDING"
+            elif driver.live.position >= head or driver.caught_up:
+                state = "LIVE"
+            else:
+                state = "CATCHING_UP"
+            position = rebuild.position if rebuild is not None else driver.live.position
+            result.append(ProjectionStatusInfo(
+                name, state, position, max(0, head - position), driver.last_error
+            ))
+        return result
+
+    async def status(self, name: str) -> ProjectionStatusInfo:
+        self._driver(name)
+        return next(s for s in await self.statuses() if s.name == name)
+
+    async def rebuild(
+        self, name: str, progress: Callable[[int, int], None] | None = None
+    ) -> ProjectionStatusInfo:
+        """Rebuild ``name`` blue/green and return once the new generation is live.
+
+        Raises :class:`UnknownProjection` for an unknown name. Works whether
+        or not this process applies the projection (see the module docstring).
+        """
+        driver = self._driver(name)
+        target = await self._request_rebuild(driver)
+        head = await self._store.head_position()
+        driver.wake()
+        await self._bus.publish(
+            PROJECTIONS_CHANNEL, {"projection": name, "rebuild": target, "owner": self.owner}
+        )
+        while True:
+            changed = self._progress.next()
+            if not driver.applying:
+                await driver.refresh()
+            live, pending = driver.live, driver.rebuild
+            if live.generation >= target and live.position >= head:
+                break
+            if progress is not None:
+                done = pending.position if pending is not None else live.position
+                progress(done, max(head, done))
+            if not self.started and not driver.applying and await driver.claim():
+                # Nobody else applies it (the server is down): do the work here.
+                try:
+                    while driver.live.generation < target or driver.live.position < head:
+                        await driver.step_once()
+                        if progress is not None and driver.rebuild is not None:
+                            progress(driver.rebuild.position, max(head, driver.rebuild.position))
+                finally:
+                    await driver.close()
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), 0.25)
+        if progress is not None:
+            progress(driver.live.position, max(head, driver.live.position))
+        return await self.status(name)
+
+    async def _request_rebuild(self, driver: Driver) -> int:
+        """The generation that will replace the live one: an open request, or a new one."""
+        name = driver.projection.name
+        for _ in range(5):
+            try:
+                async with writing(self._engine) as conn:
+                    live = await live_generation(conn, name) or 0
+                    known = await generations(conn, name)
+                    pending = [g.generation for g in known if g.generation > live]
+                    if pending:
+                        return max(pending)
+                    target = max([live, *(g.generation for g in known)]) + 1
+                    await create_generation(conn, name, target, driver.projection.schema_version)
+                    return target
+            except IntegrityError:
+                continue  # another process asked at the same instant: join its request
+        raise RuntimeError(f"could not record a rebuild request for {name}")
+
+    async def _listen(self, channel: str) -> None:
+        """Wake the drivers on notices; a lost notice only waits for the poll."""
+        while True:
+            try:
+                async with self._bus.subscribe(channel) as notices:
+                    self._wake_all()  # anything published before we listened
+                    async for notice in notices:
+                        self._on_notice(channel, notice)
+            except asyncio.CancelledError:
+                raise
+            except (BusError, RuntimeError) as exc:
+                log.info("projections: %s subscription ended (%r); resubscribing", channel, exc)
+            self._wake_all()
+            await asyncio.sleep(RESUBSCRIBE_DELAY)
+
+    def _on_notice(self, channel: str, notice: dict[str, Any]) -> None:
+        if channel == EVENTS_CHANNEL:
+            self._wake_all()
+            return
+        if notice.get("owner") == self.owner:
+            return
+        driver = self._drivers.get(str(notice.get("projection")))
+        if driver is not None:
+            driver.wake()
+
+    def _wake_all(self) -> None:
+        for driver in self._drivers.values():
+            driver.wake()
