@@ -1,0 +1,109 @@
+"""Engines and schema migrations for both backends (SQLite, PostgreSQL).
+
+Writes to the log are serialised across processes: on SQLite by taking the
+write lock up front (``BEGIN IMMEDIATE``), on PostgreSQL by a transaction-scoped
+advisory lock, so positions become visible strictly in commit order and
+check-then-insert of claims and idempotency keys cannot race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+LOG_WRITE_LOCK: Final = 0x6368726F6E01
+"""PostgreSQL advisory lock key taken by every transaction that appends to the log."""
+MIGRATION_LOCK: Final = 0x6368726F6E02
+"""PostgreSQL advisory lock key held while migrating, so concurrent starts upgrade once."""
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+_WRITE = "chronicle_write"
+"""Execution option marking a connection whose transactions take the write lock."""
+
+
+def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str, *, sqlite_synchronous: str = "FULL") -> AsyncEngine:
+    """An async engine: aiosqlite in WAL mode, or asyncpg."""
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, pool_size=10, max_overflow=20)
+    synchronous = sqlite_synchronous.upper()
+    if synchronous not in _SYNCHRONOUS:
+        raise ValueError(f"sqlite_synchronous must be one of {sorted(_SYNCHRONOUS)}")
+    engine = create_async_engine(url, pool_size=8, max_overflow=8)
+    _configure_sqlite(engine, synchronous)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN is always DEFERRED; turn it off and
+        # issue BEGIN ourselves (below) so writers can ask for IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            f"synchronous={synchronous}",
+            "busy_timeout=30000",
+            "foreign_keys=ON",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction holding the log's write lock from its first statement to COMMIT."""
+    async with engine.connect() as conn:
+        await conn.execution_options(**{_WRITE: True})
+        async with conn.begin():
+            if not is_sqlite(conn):
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOG_WRITE_LOCK})
+            yield conn
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configured from the package itself: no alembic.ini needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def migrate(url: str) -> None:
+    """Upgrade the schema to head. Safe on every start and from concurrent processes."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                if not is_sqlite(conn):
+                    # Held until COMMIT: a second process waits, then finds head applied.
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK}
+                    )
+                await conn.run_sync(_upgrade, url)
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(connection: Connection, url: str) -> None:
+    config = alembic_config(url)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
