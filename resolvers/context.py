@@ -20,9 +20,11 @@ from domain.ports import Actor, Outcome
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
-    from domain.security import TokenService
-    from events.store import SqlEventStore
     from projections.runner import ProjectionRunner
+
+    from domain.security import TokenService
+    from events.bus import Bus
+    from events.store import SqlEventStore
 
 Execute = Callable[[Command, Actor | None, str | None], Awaitable[Outcome]]
 """Runs a domain command as ``actor`` with a correlation id (the request id)."""
@@ -39,6 +41,8 @@ class Services:
     tokens: TokenService
     max_page_size: int = 100
     read_wait_timeout: float = 5.0
+    bus: Bus | None = None
+    """Subscriptions listen here; without one they fail with a clear error."""
 
 
 @dataclass

@@ -1,0 +1,36 @@
+"""Comments of a post from the ``comments`` read table, oldest first."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from resolvers.context import RequestContext
+from resolvers.pagination import Page, check_first, encode_cursor, int_cursor, make_page
+from resolvers.rows import CommentRow
+
+CURSOR = "comment"
+
+
+async def list_comments(
+    ctx: RequestContext, post_id: str, first: int | None, after: str | None
+) -> Page[CommentRow]:
+    """The caller already sees the post (comments hang off a visible Post)."""
+    limit = check_first(first, ctx.services.max_page_size, default=50)
+    last = int_cursor(after, CURSOR)
+    c = ctx.services.runner.tables().comments
+    query = select(c).where(c.c.post_id == post_id).order_by(c.c.created_position)
+    if last is not None:
+        query = query.where(c.c.created_position > last)
+    count = select(func.count()).select_from(c).where(c.c.post_id == post_id)
+    async with ctx.services.engine.connect() as conn:
+        result = await conn.execute(query.limit(limit + 1))
+        rows = [CommentRow.from_mapping(r) for r in result.mappings()]
+        total = (await conn.execute(count)).scalar_one()
+    return make_page(rows, limit, total, lambda x: encode_cursor(CURSOR, x.created_position))
+
+
+async def comment_by_id(ctx: RequestContext, comment_id: str) -> CommentRow | None:
+    c = ctx.services.runner.tables().comments
+    async with ctx.services.engine.connect() as conn:
+        row = (await conn.execute(select(c).where(c.c.id == comment_id))).mappings().first()
+    return None if row is None else CommentRow.from_mapping(row)

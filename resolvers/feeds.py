@@ -1,0 +1,146 @@
+"""Read-model subscriptions: feed, postChanged and commentAdded.
+
+They listen to the projection runner's notices (PROJECTIONS_CHANNEL), which
+are published after a batch was applied, and read the read model then: a
+client never sees a state that a following query would contradict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from domain.errors import NotFound
+from domain.ports import Actor
+from events.bus import PROJECTIONS_CHANNEL, BusError
+from resolvers.context import Services
+from resolvers.live import bus_of
+from resolvers.posts import PUBLISHED, visible_to
+from resolvers.rows import CommentRow, PostRow
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    change: str
+    """ADDED, UPDATED or REMOVED, relative to the public feed."""
+    post: PostRow
+    position: int
+
+
+async def _notices(services: Services) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]:
+    """(position, changes) of every applied batch, for as long as the bus runs."""
+    bus = bus_of(services)
+    while True:
+        async with bus.subscribe(PROJECTIONS_CHANNEL) as notices:
+            try:
+                async for notice in notices:
+                    changes = notice.get("changes") or []
+                    if changes:
+                        yield int(notice.get("position", 0)), list(changes)
+            except BusError:
+                # Read-model notices are not replayable: carry on from the next batch.
+                continue
+        return
+
+
+async def _post(services: Services, post_id: str) -> PostRow | None:
+    posts = services.runner.tables().posts
+    async with services.engine.connect() as conn:
+        row = (await conn.execute(select(posts).where(posts.c.id == post_id))).mappings().first()
+    return None if row is None else PostRow.from_mapping(row)
+
+
+async def _last_published(services: Services, post_id: str) -> PostRow | None:
+    """The post as the feed last showed it: its newest published state."""
+    h = services.runner.tables().post_history
+    query = (
+        select(h).where(h.c.id == post_id, h.c.status == PUBLISHED)
+        .order_by(h.c.valid_from.desc()).limit(1)
+    )
+    async with services.engine.connect() as conn:
+        row = (await conn.execute(query)).mappings().first()
+    return None if row is None else PostRow.from_mapping(row)
+
+
+async def _comment(services: Services, comment_id: str) -> CommentRow | None:
+    c = services.runner.tables().comments
+    async with services.engine.connect() as conn:
+        row = (await conn.execute(select(c).where(c.c.id == comment_id))).mappings().first()
+    return None if row is None else CommentRow.from_mapping(row)
+
+
+async def _user_id(services: Services, username: str) -> str | None:
+    users = services.runner.tables().users
+    query = select(users.c.id).where(func.lower(users.c.username) == username.lower())
+    async with services.engine.connect() as conn:
+        found = (await conn.execute(query)).scalar()
+    return None if found is None else str(found)
+
+
+async def follow_feed(
+    services: Services, *, tag: str | None, author_username: str | None
+) -> AsyncIterator[FeedEvent]:
+    """Published posts entering, changing in or leaving the public feed."""
+    wanted_tag = None if tag is None else tag.strip().lower()
+    author_id: str | None = None
+    async for position, changes in _notices(services):
+        for change in changes:
+            if change.get("kind") != "post":
+                continue
+            kind = str(change.get("change"))
+            if kind == "REMOVED":
+                post = await _last_published(services, str(change["id"]))
+            else:
+                post = await _post(services, str(change["id"]))
+                if post is None or post.status != PUBLISHED:
+                    continue  # a draft or archived post changing is not feed news
+            if post is None or (wanted_tag is not None and wanted_tag not in post.tags):
+                continue
+            if author_username is not None:
+                # Usernames never change: resolve once, as soon as the user exists.
+                author_id = author_id or await _user_id(services, author_username)
+                if post.author_id != author_id:
+                    continue
+            yield FeedEvent(kind, post, position)
+
+
+async def follow_post(
+    services: Services, actor: Actor | None, post_id: str
+) -> AsyncIterator[PostRow]:
+    """The post after each change to it or its comments and likes; ends when it is gone."""
+    post = await _post(services, post_id)
+    if post is None or not visible_to(actor, post):
+        raise NotFound(f"Post {post_id} not found")
+    async for _, changes in _notices(services):
+        touched = any(
+            (c.get("kind") == "post" and c.get("id") == post_id)
+            or (c.get("kind") == "comment" and c.get("post_id") == post_id)
+            for c in changes
+        )
+        if not touched:
+            continue
+        post = await _post(services, post_id)
+        if post is None or not visible_to(actor, post):
+            return  # deleted, or no longer visible to this caller
+        yield post
+
+
+async def follow_comments(
+    services: Services, actor: Actor | None, post_id: str
+) -> AsyncIterator[CommentRow]:
+    """New comments on a post the caller can see."""
+    post = await _post(services, post_id)
+    if post is None or not visible_to(actor, post):
+        raise NotFound(f"Post {post_id} not found")
+    async for _, changes in _notices(services):
+        for change in changes:
+            if change.get("kind") != "comment" or change.get("change") != "ADDED":
+                continue
+            if change.get("post_id") != post_id:
+                continue
+            comment = await _comment(services, str(change["id"]))
+            if comment is not None:
+                yield comment

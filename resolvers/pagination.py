@@ -1,0 +1,92 @@
+"""Keyset pagination: opaque cursors over each connection's sort key, bounded pages.
+
+A cursor is base64 of a small JSON array holding the sort key of the last row
+seen; the next page starts strictly past it, so rows inserted meanwhile never
+shift or repeat a page (unlike offsets).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a connection: rows with their cursors, and what lies beyond."""
+
+    edges: list[tuple[str, T]]
+    has_next_page: bool
+    total_count: int
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.edges[-1][0] if self.edges else None
+
+    @property
+    def nodes(self) -> list[T]:
+        return [node for _, node in self.edges]
+
+
+def encode_cursor(kind: str, *key: Any) -> str:
+    raw = json.dumps([kind, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, kind: str, field: str = "after") -> list[Any] | None:
+    """The sort key inside ``cursor``; BAD_USER_INPUT if it is not one of ours for ``kind``."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeError):
+        raise InvalidInput(field, "Invalid cursor") from None
+    if not isinstance(value, list) or len(value) < 2 or value[0] != kind:
+        raise InvalidInput(field, "Invalid cursor")
+    return value[1:]
+
+
+def int_cursor(cursor: str | None, kind: str, field: str = "after") -> int | None:
+    key = decode_cursor(cursor, kind, field)
+    if key is None:
+        return None
+    if len(key) != 1 or not isinstance(key[0], int) or isinstance(key[0], bool):
+        raise InvalidInput(field, "Invalid cursor")
+    return key[0]
+
+
+def str_cursor(cursor: str | None, kind: str, field: str = "after") -> str | None:
+    key = decode_cursor(cursor, kind, field)
+    if key is None:
+        return None
+    if len(key) != 1 or not isinstance(key[0], str):
+        raise InvalidInput(field, "Invalid cursor")
+    return key[0]
+
+
+def check_first(first: int | None, max_page_size: int, default: int) -> int:
+    """Page sizes above the cap are refused rather than silently clamped."""
+    if first is None:
+        return default
+    if first < 0:
+        raise InvalidInput("first", "first must not be negative")
+    if first > max_page_size:
+        raise InvalidInput("first", f"first must be at most {max_page_size}")
+    return first
+
+
+def make_page(
+    rows: Sequence[T], first: int, total_count: int, cursor_of: Callable[[T], str]
+) -> Page[T]:
+    """``rows`` was fetched with ``first + 1`` as limit: the extra row means there is more."""
+    shown = rows[:first]
+    return Page([(cursor_of(r), r) for r in shown], len(rows) > first, total_count)

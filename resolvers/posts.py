@@ -1,0 +1,143 @@
+"""Posts from the ``posts`` read table (and ``post_history`` for ``asOf``).
+
+Visibility: published posts are public; drafts and archived posts are seen by
+their author and by admins only; deleted posts have no row at all.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select, true
+
+from domain.ports import Actor
+from resolvers.consistency import wait_for_position
+from resolvers.context import RequestContext
+from resolvers.pagination import Page, check_first, encode_cursor, int_cursor, make_page
+from resolvers.rows import PostRow
+
+CURSOR = "post"
+PUBLISHED = "PUBLISHED"
+
+
+def visible_to(actor: Actor | None, post: PostRow) -> bool:
+    if post.status == PUBLISHED:
+        return True
+    return actor is not None and (actor.is_admin or actor.user_id == post.author_id)
+
+
+def can_see(ctx: RequestContext, post: PostRow) -> bool:
+    return visible_to(ctx.actor, post)
+
+
+async def post_by_id(ctx: RequestContext, post_id: str) -> PostRow | None:
+    post = await ctx.loaders.post.load(post_id)
+    return post if post is not None and can_see(ctx, post) else None
+
+
+def _status_filter(ctx: RequestContext, t: Table, status: str | None) -> ColumnElement[bool]:
+    """Other statuses than PUBLISHED list the caller's own posts, or every post for admins."""
+    if status is None or status == PUBLISHED:
+        return t.c.status == PUBLISHED
+    if ctx.is_admin:
+        return t.c.status == status
+    if ctx.actor is None:
+        return false()
+    return (t.c.status == status) & (t.c.author_id == ctx.actor.user_id)
+
+
+def _filters(
+    ctx: RequestContext,
+    t: Table,
+    *,
+    author_username: str | None,
+    tag: str | None,
+    search: str | None,
+    status: str | None,
+    current: bool,
+) -> list[ColumnElement[bool]]:
+    tables = ctx.services.runner.tables()
+    where = [_status_filter(ctx, t, status)]
+    if author_username is not None:
+        users = tables.users
+        author = select(users.c.id).where(
+            func.lower(users.c.username) == author_username.lower()
+        )
+        where.append(t.c.author_id == author.scalar_subquery())
+    if tag is not None:
+        normalised = tag.strip().lower()
+        if current:
+            tagged = select(tables.post_tags.c.post_id).where(tables.post_tags.c.tag == normalised)
+            where.append(t.c.id.in_(tagged))
+        else:
+            # post_tags holds only the present; the past keeps tags as a JSON array.
+            where.append(t.c.tags.contains(json.dumps(normalised), autoescape=True))
+    if search:
+        where.append(
+            or_(
+                t.c.title.icontains(search, autoescape=True),
+                t.c.body.icontains(search, autoescape=True),
+            )
+        )
+    return where
+
+
+async def list_posts(
+    ctx: RequestContext,
+    *,
+    first: int | None,
+    after: str | None,
+    author_username: str | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    status: str | None = None,
+    as_of: int | None = None,
+) -> Page[PostRow]:
+    """Newest first. With ``as_of``, the listing as the read model held it at that head."""
+    limit = check_first(first, ctx.services.max_page_size, default=20)
+    last = int_cursor(after, CURSOR)
+    tables = ctx.services.runner.tables()
+    if as_of is None:
+        t = tables.posts
+        scope: list[ColumnElement[bool]] = [true()]
+    else:
+        # The history up to as_of must be projected before it can be answered.
+        head = await ctx.services.store.head_position()
+        await wait_for_position(ctx.services, min(as_of, head))
+        t = tables.post_history
+        scope = [t.c.valid_from <= as_of, t.c.valid_to > as_of]
+    where = scope + _filters(
+        ctx, t, author_username=author_username, tag=tag, search=search, status=status,
+        current=as_of is None,
+    )
+    return await _page(ctx, t, where, limit, last)
+
+
+async def list_author_posts(
+    ctx: RequestContext, author_id: str, first: int | None, after: str | None
+) -> Page[PostRow]:
+    """A user's published posts, newest first."""
+    limit = check_first(first, ctx.services.max_page_size, default=20)
+    last = int_cursor(after, CURSOR)
+    t = ctx.services.runner.tables().posts
+    where = [t.c.author_id == author_id, t.c.status == PUBLISHED]
+    return await _page(ctx, t, where, limit, last)
+
+
+async def _page(
+    ctx: RequestContext, t: Table, where: list[ColumnElement[bool]], limit: int, last: int | None
+) -> Page[PostRow]:
+    query: Select[Any] = select(t).where(*where).order_by(t.c.created_position.desc())
+    if last is not None:
+        query = query.where(t.c.created_position < last)
+    count = select(func.count()).select_from(t).where(*where)
+    async with ctx.services.engine.connect() as conn:
+        result = await conn.execute(query.limit(limit + 1))
+        rows = [PostRow.from_mapping(r) for r in result.mappings()]
+        total = (await conn.execute(count)).scalar_one()
+    if t is ctx.services.runner.tables().posts:
+        # Present-day rows only: a past state must never answer a later post(id).
+        for row in rows:
+            ctx.loaders.post.prime(row.id, row)
+    return make_page(rows, limit, total, lambda p: encode_cursor(CURSOR, p.created_position))

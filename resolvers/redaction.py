@@ -1,0 +1,81 @@
+"""Event data as it may leave the server, per event type (DESIGN.md, Security).
+
+Secret fields (password hashes) never leave; owner-only fields (email) go to
+the subject user and to admins only. Personal fields of forgotten users are
+already None from the store (their key is destroyed). Keys become camelCase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.ports import Actor
+from events.catalog import CATALOG, EventSpec
+from events.model import RecordedEvent
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+@dataclass(frozen=True)
+class ServedEvent:
+    """One event as a caller may see it."""
+
+    id: str
+    position: int
+    stream_id: str
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    occurred_at: datetime
+    actor_id: str | None
+    correlation_id: str | None
+    causation_id: str | None
+
+
+def _subject_of(spec: EventSpec, data: dict[str, Any]) -> str | None:
+    field = spec.subject or ("user_id" if "user_id" in data else None)
+    value = data.get(field) if field else None
+    return value if isinstance(value, str) else None
+
+
+def redact_data(
+    spec: EventSpec | None, data: dict[str, Any], viewer: Actor | None
+) -> dict[str, Any]:
+    if spec is None:
+        # An event type the catalogue does not know: serve nothing rather than guess.
+        return {}
+    may_see_owner_only = viewer is not None and (
+        viewer.is_admin or viewer.user_id == _subject_of(spec, data)
+    )
+    served: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in spec.secret:
+            continue
+        if key in spec.owner_only and not may_see_owner_only:
+            value = None
+        served[camel(key)] = value
+    return served
+
+
+def serve(recorded: RecordedEvent, viewer: Actor | None) -> ServedEvent:
+    return ServedEvent(
+        id=str(recorded.event_id),
+        position=recorded.position,
+        stream_id=recorded.stream_id,
+        stream_type=recorded.stream_type,
+        version=recorded.version,
+        type=recorded.type,
+        schema_version=recorded.schema_version,
+        data=redact_data(CATALOG.get(recorded.type), recorded.data, viewer),
+        occurred_at=recorded.recorded_at,
+        actor_id=recorded.actor_id,
+        correlation_id=recorded.correlation_id,
+        causation_id=recorded.causation_id,
+    )

@@ -1,0 +1,430 @@
+"""The contract's object types and enums, built from resolver rows.
+
+Each type keeps its row as ``strawberry.Private`` and is made with a
+``from_row``-style classmethod; relations resolve through the per-request
+DataLoaders in ``info.context.loaders`` so a page costs a constant number of
+SQL statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+from typing import Any, Protocol, TypeVar, cast
+
+import strawberry
+
+from domain.errors import NotFound
+from resolvers import comments as comment_queries
+from resolvers import history as history_queries
+from resolvers import posts as post_queries
+from resolvers.context import RequestContext
+from resolvers.pagination import Page
+from resolvers.redaction import ServedEvent
+from resolvers.rows import CommentRow, PostRow, UserRow
+from resolvers.time_travel import PastPost
+from schema.scalars import JSON, Position
+
+Info = strawberry.Info[RequestContext, None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def described_field(description: str) -> Callable[[F], F]:
+    """``@strawberry.field(description=...)``, typed: strawberry's overload for it is Any."""
+    return cast(Callable[[F], F], strawberry.field(description=description))
+
+
+def described_subscription(description: str) -> Callable[[F], F]:
+    return cast(Callable[[F], F], strawberry.subscription(description=description))
+
+
+@strawberry.enum
+class Role(Enum):
+    MEMBER = "MEMBER"
+    ADMIN = "ADMIN"
+
+
+@strawberry.enum
+class PostStatus(Enum):
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+    ARCHIVED = "ARCHIVED"
+
+
+@strawberry.enum
+class ProjectionState(Enum):
+    CATCHING_UP = "CATCHING_UP"
+    LIVE = "LIVE"
+    REBUILDING = "REBUILDING"
+    FAILED = "FAILED"
+
+
+@strawberry.enum
+class FeedChange(Enum):
+    ADDED = "ADDED"
+    UPDATED = "UPDATED"
+    REMOVED = "REMOVED"
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+    @classmethod
+    def from_page(cls, page: Page[Any]) -> PageInfo:
+        return cls(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
+
+
+async def _author(info: Info, author_id: str) -> User:
+    row = await info.context.loaders.user.load(author_id)
+    if row is None:
+        # The users projection lags the posts one: the author is not readable yet.
+        raise NotFound(f"User {author_id} not found")
+    return User.from_row(row)
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    username: str
+    display_name: str
+    bio: str
+    role: Role
+    created_at: datetime
+    post_count: int
+    row: strawberry.Private[UserRow]
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> User:
+        return cls(
+            id=strawberry.ID(row.id),
+            username=row.username,
+            display_name=row.display_name,
+            bio=row.bio,
+            role=Role(row.role),
+            created_at=row.created_at,
+            post_count=row.post_count,
+            row=row,
+        )
+
+    @described_field(
+        "Only visible to the user themself and to admins; null for everyone else."
+    )
+    def email(self, info: Info) -> str | None:
+        actor = info.context.actor
+        if actor is not None and (actor.is_admin or actor.user_id == self.row.id):
+            return self.row.email
+        return None
+
+    @strawberry.field
+    async def posts(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> PostConnection:
+        page = await post_queries.list_author_posts(info.context, self.row.id, first, after)
+        return PostConnection.from_page(page)
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page: Page[UserRow]) -> UserConnection:
+        return cls(
+            edges=[UserEdge(cursor=c, node=User.from_row(r)) for c, r in page.edges],
+            page_info=PageInfo.from_page(page),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.type
+class Post:
+    id: strawberry.ID
+    title: str
+    body: str
+    tags: list[str]
+    status: PostStatus
+    version: int = strawberry.field(
+        description="The version of the post's aggregate: the number of events in its stream."
+    )
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    comment_count: int
+    like_count: int
+    row: strawberry.Private[PostRow]
+
+    @classmethod
+    def from_row(cls, row: PostRow) -> Post:
+        return cls(
+            id=strawberry.ID(row.id),
+            title=row.title,
+            body=row.body,
+            tags=list(row.tags),
+            status=PostStatus(row.status),
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            published_at=row.published_at,
+            comment_count=row.comment_count,
+            like_count=row.like_count,
+            row=row,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> User:
+        return await _author(info, self.row.author_id)
+
+    @described_field("False when the caller is anonymous.")
+    async def liked_by_me(self, info: Info) -> bool:
+        return await info.context.loaders.liked_by_me.load(self.row.id)
+
+    @strawberry.field
+    async def comments(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> CommentConnection:
+        page = await comment_queries.list_comments(info.context, self.row.id, first, after)
+        return CommentConnection.from_page(page)
+
+    @described_field(
+
+            "Audit trail: every event of this post's stream, oldest first "
+            "(redacted as for `events`)."
+
+    )
+    async def history(self, info: Info) -> list[Event]:
+        served = await history_queries.post_history(info.context, self.row.id)
+        return [Event.from_served(e) for e in served]
+
+
+@strawberry.type
+class PostEdge:
+    cursor: str
+    node: Post
+
+
+@strawberry.type
+class PostConnection:
+    edges: list[PostEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page: Page[PostRow]) -> PostConnection:
+        return cls(
+            edges=[PostEdge(cursor=c, node=Post.from_row(r)) for c, r in page.edges],
+            page_info=PageInfo.from_page(page),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.type
+class Comment:
+    id: strawberry.ID
+    post_id: strawberry.ID
+    body: str
+    created_at: datetime
+    edited_at: datetime | None
+    row: strawberry.Private[CommentRow]
+
+    @classmethod
+    def from_row(cls, row: CommentRow) -> Comment:
+        return cls(
+            id=strawberry.ID(row.id),
+            post_id=strawberry.ID(row.post_id),
+            body=row.body,
+            created_at=row.created_at,
+            edited_at=row.edited_at,
+            row=row,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> User:
+        return await _author(info, self.row.author_id)
+
+
+@strawberry.type
+class CommentEdge:
+    cursor: str
+    node: Comment
+
+
+@strawberry.type
+class CommentConnection:
+    edges: list[CommentEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def from_page(cls, page: Page[CommentRow]) -> CommentConnection:
+        return cls(
+            edges=[CommentEdge(cursor=c, node=Comment.from_row(r)) for c, r in page.edges],
+            page_info=PageInfo.from_page(page),
+            total_count=page.total_count,
+        )
+
+
+@strawberry.type(
+    description=(
+        "One recorded domain event. `data` never contains secrets (password hashes,\n"
+        "tokens) and shows personal data (email) only to its owner and to admins."
+    )
+)
+class Event:
+    id: strawberry.ID
+    position: Position
+    stream_id: strawberry.ID
+    stream_type: str = strawberry.field(
+        description=(
+            'The aggregate type of the stream: "User", "Post" or "Comment" '
+            "(more may be added)."
+        )
+    )
+    version: int = strawberry.field(
+        description="Version of the stream after this event (1 for the first event)."
+    )
+    type: str = strawberry.field(description='Past-tense name, e.g. "PostPublished".')
+    schema_version: int = strawberry.field(
+        description="Schema version of `data` as served (after upcasting)."
+    )
+    data: JSON
+    occurred_at: datetime
+    actor_id: strawberry.ID | None = strawberry.field(
+        description="The user whose command caused the event; null for system events."
+    )
+    correlation_id: strawberry.ID | None
+    causation_id: strawberry.ID | None
+
+    @classmethod
+    def from_served(cls, event: ServedEvent) -> Event:
+        def opt_id(value: str | None) -> strawberry.ID | None:
+            return None if value is None else strawberry.ID(value)
+
+        return cls(
+            id=strawberry.ID(event.id),
+            position=Position(event.position),
+            stream_id=strawberry.ID(event.stream_id),
+            stream_type=event.stream_type,
+            version=event.version,
+            type=event.type,
+            schema_version=event.schema_version,
+            data=JSON(event.data),
+            occurred_at=event.occurred_at,
+            actor_id=opt_id(event.actor_id),
+            correlation_id=opt_id(event.correlation_id),
+            causation_id=opt_id(event.causation_id),
+        )
+
+
+@strawberry.type
+class EventEdge:
+    cursor: str
+    node: Event
+
+
+@strawberry.type
+class EventConnection:
+    edges: list[EventEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: Page[ServedEvent]) -> EventConnection:
+        return cls(
+            edges=[EventEdge(cursor=c, node=Event.from_served(e)) for c, e in page.edges],
+            page_info=PageInfo.from_page(page),
+        )
+
+
+@strawberry.type(
+    description="A post's state rebuilt from its events up to a point in its history (time travel)."
+)
+class PostState:
+    id: strawberry.ID
+    author_id: strawberry.ID
+    title: str
+    body: str
+    tags: list[str]
+    status: PostStatus
+    deleted: bool
+    version: int
+    as_of: datetime = strawberry.field(
+        description="When the last event included in this state was recorded."
+    )
+
+    @classmethod
+    def from_state(cls, state: PastPost) -> PostState:
+        return cls(
+            id=strawberry.ID(state.id),
+            author_id=strawberry.ID(state.author_id),
+            title=state.title,
+            body=state.body,
+            tags=list(state.tags),
+            status=PostStatus(state.status),
+            deleted=state.deleted,
+            version=state.version,
+            as_of=state.as_of,
+        )
+
+
+class ProjectionInfo(Protocol):
+    """What the projection runner reports about one projection."""
+
+    name: str
+    state: str
+    position: int
+    lag: int
+    last_error: str | None
+
+
+@strawberry.type
+class ProjectionStatus:
+    name: str
+    state: ProjectionState
+    position: Position = strawberry.field(
+        description="Last global position this projection has applied."
+    )
+    lag: int = strawberry.field(description="Events between `position` and the head of the log.")
+    last_error: str | None
+
+    @classmethod
+    def from_status(cls, status: ProjectionInfo) -> ProjectionStatus:
+        return cls(
+            name=status.name,
+            state=ProjectionState(status.state),
+            position=Position(status.position),
+            lag=status.lag,
+            last_error=status.last_error,
+        )
+
+
+@strawberry.type
+class EventType:
+    name: str = strawberry.field(description='Past-tense name, e.g. "PostPublished".')
+    stream_type: str
+    schema_version: int = strawberry.field(
+        description=(
+            "The schema version new events are written with; older ones are upcast on read."
+        )
+    )
+    data_schema: JSON = strawberry.field(
+        description="JSON Schema of `data` at `schemaVersion`, as served (after redaction)."
+    )
+
+
+@strawberry.type
+class FeedUpdate:
+    change: FeedChange
+    post: Post = strawberry.field(
+        description="The post as the read model now holds it (for REMOVED: as it was last seen)."
+    )
+    position: Position
