@@ -1,0 +1,152 @@
+"""Concurrent changes: retries on a fresh load, expected versions, idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from domain.commands import AddComment, CreatePost, EditPost, PublishPost
+from domain.errors import Conflict
+from events.catalog import CommentAdded, PostCreated, PostEdited
+from tests.unit.domain.fake_log import FakeLog
+from tests.unit.domain.world import World
+
+
+@pytest.fixture
+def alice(world: World) -> str:
+    return world.member("alice")
+
+
+def rival_edit(post: str, title: str) -> Callable[[FakeLog], None]:
+    """A write by someone else that lands between our load and our commit."""
+
+    def write(log: FakeLog) -> None:
+        log.given(post, PostEdited(post, title=title))
+
+    return write
+
+
+async def test_a_concurrent_change_is_retried_on_a_fresh_load(world: World, alice: str) -> None:
+    post = world.post(alice, title="One", body="old")
+    world.log.before_commit.append(rival_edit(post, "Rival"))
+
+    outcome = await world.run(EditPost(post, body="new"), by=alice)
+
+    assert [r.to_domain() for r in world.log.stream(post)][-2:] == [
+        PostEdited(post, title="Rival"), PostEdited(post, body="new")
+    ]
+    assert outcome.versions == {post: 4}
+
+
+async def test_a_retry_decides_again_on_what_it_finds(world: World, alice: str) -> None:
+    post = world.post(alice, title="One")
+    world.log.before_commit.append(rival_edit(post, "Two"))
+
+    await world.run(EditPost(post, title="Two"), by=alice)
+
+    assert world.appended == [PostEdited(post, title="Two")]  # only the rival's: ours is a no-op
+
+
+async def test_when_retries_run_out_the_command_conflicts(world: World, alice: str) -> None:
+    post = world.post(alice)
+    world.settings["max_retries"] = 2
+    world.log.before_commit.extend(rival_edit(post, f"Rival {i}") for i in range(3))
+
+    with pytest.raises(Conflict):
+        await world.run(EditPost(post, body="mine"), by=alice)
+
+    assert PostEdited(post, body="mine") not in world.appended
+
+
+async def test_a_stale_expected_version_conflicts_and_records_nothing(
+    world: World, alice: str
+) -> None:
+    post = world.post(alice)  # version 2
+
+    with pytest.raises(Conflict) as conflict:
+        await world.run(EditPost(post, title="Mine", expected_version=1), by=alice)
+
+    assert (conflict.value.expected, conflict.value.actual) == (1, 2)
+    assert world.appended == []
+
+
+async def test_a_stale_expected_version_conflicts_even_when_nothing_would_change(
+    world: World, alice: str
+) -> None:
+    post = world.post(alice)
+
+    with pytest.raises(Conflict):
+        await world.run(PublishPost(post, expected_version=1), by=alice)
+
+
+async def test_with_an_expected_version_a_concurrent_change_is_a_conflict_not_a_retry(
+    world: World, alice: str
+) -> None:
+    post = world.post(alice)
+    world.log.before_commit.append(rival_edit(post, "Rival"))
+
+    with pytest.raises(Conflict):
+        await world.run(EditPost(post, body="mine", expected_version=2), by=alice)
+
+    assert world.appended == [PostEdited(post, title="Rival")]
+
+
+async def test_the_expected_version_is_passed_to_the_store_exactly(
+    world: World, alice: str
+) -> None:
+    post = world.post(alice)
+
+    await world.run(EditPost(post, body="mine", expected_version=2), by=alice)
+
+    assert world.log.commits[-1].appends[0].expected_version == 2
+
+
+async def test_a_post_created_again_with_the_same_key_returns_the_first_result(
+    world: World, alice: str
+) -> None:
+    first = await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
+
+    again = await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
+
+    assert (again.result, again.position) == (first.result, first.position)
+    assert world.appended == []
+    assert world.log.commits[0].idempotency_key == f"{alice}:k1"
+    assert world.log.commits[0].result == first.result
+
+
+async def test_idempotency_keys_are_per_member(world: World, alice: str) -> None:
+    bob = world.member("bob")
+    await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
+
+    await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=bob)
+
+    assert [type(e) for e in world.appended] == [PostCreated]
+
+
+async def test_a_replay_detected_only_by_the_store_still_returns_the_first_result(
+    world: World, alice: str
+) -> None:
+    # two identical requests raced past the early check: the store decides
+    first = await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
+    stored = world.log.idempotency.pop(f"{alice}:k1")
+    world.log.before_commit.append(lambda log: log.idempotency.update({f"{alice}:k1": stored}))
+
+    again = await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
+
+    assert (again.result, again.position) == (first.result, first.position)
+    assert world.appended == []
+
+
+async def test_a_comment_added_again_with_the_same_key_returns_the_first_result(
+    world: World, alice: str
+) -> None:
+    post = world.post(alice)
+    first = await world.run(AddComment(post, "Nice", idempotency_key="c1"), by=alice)
+
+    again = await world.run(AddComment(post, "Nice", idempotency_key="c1"), by=alice)
+
+    assert again.result == first.result == {"comment_id": first.result["comment_id"],
+                                            "post_id": post}
+    assert again.position == first.position
+    assert [type(e) for e in world.log.recorded_after(0)].count(CommentAdded) == 1

@@ -1,0 +1,60 @@
+"""The real password hasher and bearer tokens."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from domain.errors import Unauthenticated
+from domain.security import Argon2Hasher, TokenService
+
+SECRET = "a-test-secret-that-is-long-enough-for-hs256!"
+
+
+def test_argon2id_hashes_verify_the_right_password_only() -> None:
+    hasher = Argon2Hasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+
+    hashed = hasher.hash("correct horse")
+
+    assert hashed.startswith("$argon2id$")
+    assert "correct horse" not in hashed
+    assert hasher.verify(hashed, "correct horse")
+    assert not hasher.verify(hashed, "wrong horse")
+    assert not hasher.verify("not a hash", "correct horse")
+    assert hasher.hash("correct horse") != hashed  # salted
+
+
+def test_a_token_names_the_user_it_was_issued_to_until_it_expires() -> None:
+    tokens = TokenService(SECRET, ttl_seconds=3600)
+
+    token = tokens.issue("user-1")
+
+    assert tokens.verify(token) == "user-1"
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert claims["exp"] - claims["iat"] == 3600
+    assert claims["jti"] != jwt.decode(tokens.issue("user-1"), SECRET, algorithms=["HS256"])["jti"]
+
+
+def test_expired_tampered_or_foreign_tokens_are_refused() -> None:
+    tokens = TokenService(SECRET, ttl_seconds=3600)
+    now = int(time.time())
+    expired = jwt.encode({"sub": "user-1", "iat": now - 20, "exp": now - 10}, SECRET, "HS256")
+    head, body, signature = tokens.issue("user-1").split(".")
+    tampered = ".".join((head, body, signature[::-1]))
+    foreign = TokenService("another-secret-that-is-long-enough-too!!", 3600).issue("user-1")
+    unsigned = jwt.encode({"sub": "user-1", "iat": now, "exp": now + 60}, "", "none")
+
+    for token in (expired, tampered, foreign, unsigned, "garbage"):
+        with pytest.raises(Unauthenticated):
+            tokens.verify(token)
+
+
+def test_a_token_issued_with_a_negative_ttl_is_already_expired() -> None:
+    tokens = TokenService(SECRET, ttl_seconds=-1)
+
+    with pytest.raises(Unauthenticated) as refused:
+        tokens.verify(tokens.issue("user-1"))
+
+    assert refused.value.message == "token expired"
