@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -67,6 +68,8 @@ def recorded(row: Sequence[Any]) -> RecordedEvent:
     if spec is not None and schema_version < spec.schema_version:
         data = upcast(type_, schema_version, spec.schema_version, data)
         schema_version = spec.schema_version
+    if isinstance(recorded_at, str):  # a raw SQLite row, not read through UtcDateTime
+        recorded_at = datetime.fromisoformat(recorded_at)
     # Built straight into __dict__: a frozen dataclass's __init__ goes through
     # object.__setattr__ per field and costs ~4x more, on the aggregate-loading hot path.
     event = _new(RecordedEvent)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from events.catalog import (
     DomainEvent,
@@ -510,7 +510,21 @@ async def test_version_at_is_the_last_version_recorded_by_an_instant(
     assert first.recorded_at <= second.recorded_at <= third.recorded_at
 
 
-# --- durability, notices, stats --------------------------------------------------------------
+# --- schema, durability, notices, stats --------------------------------------------
+
+
+async def test_migrating_concurrently_and_on_every_start_upgrades_once(database_url: str) -> None:
+    await asyncio.gather(*(migrate(database_url) for _ in range(3)))
+    await migrate(database_url)
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+            await conn.execute(select(events.c.position))
+    finally:
+        await engine.dispose()
+    assert len(versions) == 1
 
 
 async def test_committed_events_survive_reopening_the_store(database_url: str) -> None:

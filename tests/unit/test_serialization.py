@@ -1,0 +1,94 @@
+"""Stored event data: camelCase JSON with personal fields sealed per user."""
+
+from __future__ import annotations
+
+import pytest
+
+from events import crypto
+from events.catalog import PostCreated, ProfileUpdated, UserRegistered
+from events.rows import recorded, stored_data
+from events.serialization import camel, camel_keys, loads, snake, snake_keys
+
+
+@pytest.mark.parametrize(
+    ("python", "stored"),
+    [("post_id", "postId"), ("display_name", "displayName"), ("from_version", "fromVersion"),
+     ("body", "body")],
+)
+def test_field_names_are_camel_case_when_stored_and_snake_case_in_python(
+    python: str, stored: str
+) -> None:
+    assert camel(python) == stored
+    assert snake(stored) == python
+
+
+def test_only_top_level_keys_are_renamed() -> None:
+    data = {"post_id": "p", "tags": ["no_change"]}
+
+    assert camel_keys(data) == {"postId": "p", "tags": ["no_change"]}
+    assert snake_keys(camel_keys(data)) == data
+
+
+def test_a_sealed_value_opens_only_with_its_key_event_type_and_field() -> None:
+    key = crypto.new_key()
+
+    sealed = crypto.seal(key, "UserRegistered", "email", "a@x.io")
+
+    assert "a@x.io" not in sealed
+    assert crypto.unseal(key, "UserRegistered", "email", sealed) == "a@x.io"
+    assert crypto.unseal(key, "UserRegistered", "display_name", sealed) is None
+    assert crypto.unseal(crypto.new_key(), "UserRegistered", "email", sealed) is None
+    assert crypto.unseal(None, "UserRegistered", "email", sealed) is None
+
+
+def test_sealing_the_same_value_twice_gives_different_ciphertexts() -> None:
+    key = crypto.new_key()
+
+    assert crypto.seal(key, "T", "f", "same") != crypto.seal(key, "T", "f", "same")
+
+
+def test_personal_fields_are_sealed_with_the_subjects_key_and_the_rest_stays_plain() -> None:
+    keys: dict[str, bytes] = {}
+    event = UserRegistered("u1", "gus", "g@x.io", "Gus", "$argon2id$h")
+
+    text, subject, plain = stored_data(event, lambda s: keys.setdefault(s, crypto.new_key()))
+
+    stored = loads(text)
+    assert subject == "u1" and list(keys) == ["u1"]
+    assert stored["userId"] == "u1" and stored["username"] == "gus"
+    assert stored["email"] != "g@x.io" and stored["displayName"] != "Gus"
+    assert crypto.unseal(keys["u1"], "UserRegistered", "email", stored["email"]) == "g@x.io"
+    assert plain["email"] == "g@x.io"
+
+
+def test_unset_personal_fields_stay_null_and_need_no_ciphertext() -> None:
+    text, _, _ = stored_data(ProfileUpdated("u1", bio="hi"), lambda s: crypto.new_key())
+
+    stored = loads(text)
+    assert stored["displayName"] is None and stored["bio"] != "hi"
+
+
+def test_events_without_personal_data_need_no_key() -> None:
+    def no_key(subject: str) -> bytes:
+        raise AssertionError("no key should be asked for")
+
+    text, subject, _ = stored_data(PostCreated("p", "u", "t", "b", ("x",)), no_key)
+
+    assert subject is None
+    assert loads(text) == {"postId": "p", "authorId": "u", "title": "t", "body": "b",
+                           "tags": ["x"]}
+
+
+def test_a_stored_row_reads_back_as_the_event_and_without_its_key_loses_personal_data() -> None:
+    key = crypto.new_key()
+    text, _, _ = stored_data(UserRegistered("u1", "hal", "h@x.io", "Hal", "h"), lambda s: key)
+    row = (7, "00000000-0000-4000-8000-000000000007", "User-u1", "User", 1, "UserRegistered",
+           1, text, "u1", "c", None, "2026-01-02T03:04:05.000006+00:00", key)
+
+    readable = recorded(row)
+    shredded = recorded((*row[:-1], None))
+
+    assert readable.position == 7 and readable.recorded_at.tzinfo is not None
+    assert readable.to_domain() == UserRegistered("u1", "hal", "h@x.io", "Hal", "h")
+    assert shredded.data["email"] is None and shredded.data["display_name"] is None
+    assert shredded.data["username"] == "hal"
