@@ -1,0 +1,399 @@
+"""Issue 3's HTTP benchmark: Chronicle's API beside the plain CRUD baseline.
+
+Two servers on loopback, each one process: ``chronicle serve`` on a fresh data
+folder (embedded SQLite, in-process bus) and ``bench.crud_app`` on a fresh
+SQLite file. Both are seeded through their own API (members registered,
+published posts created), then wrk drives each with 32 connections:
+
+1. ``createPost`` mutations/s (each request a new published post, the tokens
+   of the seeded members taking turns), with p50/p99 latency;
+2. ``posts(first: 20)`` with author, comment and like counts, queries/s.
+
+Every request's answer is checked (HTTP 200 and no ``errors``): failures are
+counted in the table, never silently folded into the throughput. Rounds
+alternate between the servers, so load from anything else on the machine
+falls on both alike; each figure is the median over the rounds, each round
+measured after a warm-up. The ratios are Chronicle / CRUD; targets: createPost
+>= 1.0x, reads >= 1.2x. If ``bench/rebuild.py`` exists, its projection rebuild
+figure is run and printed too.
+
+Run: ``make bench-http`` or ``.venv/bin/python -m bench.http [--quick]``.
+Needs wrk (Debian: ``apt-get install -y wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from bench._report import environment, median, number, progress, table
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+CREATE_POST = """mutation CreatePost($input: CreatePostInput!) {
+  createPost(input: $input) { post { id title } }
+}"""
+FEED = """query Feed {
+  posts(first: 20) {
+    edges { node { author { username displayName } commentCount likeCount title } }
+  }
+}"""
+REGISTER = """mutation Register($input: RegisterInput!) {
+  register(input: $input) { token }
+}"""
+POST_BODY = (
+    "Event sourcing keeps every change as a fact; the read model is what the "
+    "facts add up to. This post exists to be written and read in a benchmark. "
+) * 3
+
+# wrk's Lua side: prebuilt requests that rotate through the members' tokens,
+# every response checked, a per-thread request bound so a run stops by count
+# as well as by time, and one JSON line for the harness at the end.
+WRK_SCRIPT = r"""
+local body = os.getenv("BENCH_BODY")
+local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS"))
+local tokens = {}
+for token in string.gmatch(os.getenv("BENCH_TOKENS") or "", "[^,]+") do
+  table.insert(tokens, token)
+end
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("offset", #threads)
+end
+
+function init(args)
+  local headers = { ["Content-Type"] = "application/json" }
+  requests = {}
+  if #tokens == 0 then
+    requests[1] = wrk.format("POST", nil, headers, body)
+  end
+  for i, token in ipairs(tokens) do
+    headers["Authorization"] = "Bearer " .. token
+    requests[i] = wrk.format("POST", nil, headers, body)
+  end
+  turn = offset
+  responses = 0
+  failures = 0
+  sample = ""
+end
+
+function request()
+  turn = turn % #requests + 1
+  return requests[turn]
+end
+
+function response(status, headers, response_body)
+  responses = responses + 1
+  if status ~= 200 or string.find(response_body, '"errors"', 1, true) then
+    failures = failures + 1
+    if sample == "" then sample = string.sub(response_body, 1, 300) end
+  end
+  if responses >= max_requests then wrk.thread:stop() end
+end
+
+function done(summary, latency, _)
+  local failed, example = 0, ""
+  for _, thread in ipairs(threads) do
+    failed = failed + thread:get("failures")
+    if example == "" then example = thread:get("sample") end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"failures": %d, "socket_errors": %d, "sample": %q}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    failed, e.connect + e.read + e.write + e.timeout, example))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One wrk run: throughput, latency and every failed answer."""
+
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    failures: int
+    sample: str = ""
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    tokens: list[str]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(name: str, command: list[str], port: int, env: dict[str, str],
+            log: IO[str]) -> Iterator[str]:
+    """Run a server process until the block ends; yield its /graphql URL once it answers."""
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        wait_until_answering(name, url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_answering(name: str, url: str, process: subprocess.Popen[bytes],
+                         timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{name} exited with {process.returncode} before answering")
+        try:
+            answer = httpx.post(url, json={"query": "{ __typename }"}, timeout=2)
+            if answer.status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{name} did not answer at {url} within {timeout:.0f} s")
+
+
+async def seed(name: str, url: str, members: int, posts: int, connections: int) -> list[str]:
+    """Register members and create published posts through the API; return the tokens."""
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        gate = asyncio.Semaphore(connections)
+
+        async def call(query: str, variables: dict[str, Any], token: str | None = None) -> Any:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            async with gate:
+                answer = await client.post(
+                    url, json={"query": query, "variables": variables}, headers=headers
+                )
+            payload = answer.json()
+            if answer.status_code != 200 or payload.get("errors"):
+                raise SystemExit(f"{name}: seeding failed: {answer.status_code} {payload}")
+            return payload["data"]
+
+        registered = await asyncio.gather(*(
+            call(REGISTER, {"input": {
+                "username": f"bench_member_{i}", "email": f"member{i}@bench.example",
+                "password": f"bench password {i:04d}", "displayName": f"Bench Member {i}",
+            }})
+            for i in range(members)
+        ))
+        tokens = [str(data["register"]["token"]) for data in registered]
+        progress(f"{name}: {members} members registered, creating {posts} posts")
+        await asyncio.gather(*(
+            call(CREATE_POST, post_input(i), tokens[i % len(tokens)]) for i in range(posts)
+        ))
+    return tokens
+
+
+def post_input(i: int) -> dict[str, Any]:
+    return {"input": {"title": f"Bench post {i}", "body": POST_BODY,
+                      "tags": ["bench", f"t{i % 7}"], "publish": True}}
+
+
+def run_wrk(url: str, body: dict[str, Any], tokens: list[str], *, connections: int,
+            seconds: float, max_requests: int, script: Path) -> Figure:
+    threads = min(2, connections)
+    env = dict(os.environ, BENCH_BODY=json.dumps(body), BENCH_TOKENS=",".join(tokens),
+               BENCH_MAX_REQUESTS=str(max(1, max_requests // threads)))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+               "--timeout", "30s", "-s", str(script), url]
+    done = subprocess.run(command, env=env, capture_output=True, text=True,
+                          timeout=seconds + 60, check=False)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if done.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    result = json.loads(line[len("BENCH "):])
+    failures = int(result["failures"]) + int(result["socket_errors"])
+    return Figure(
+        per_second=result["requests"] / (result["duration_us"] / 1e6),
+        p50_ms=result["p50_us"] / 1000, p99_ms=result["p99_us"] / 1000,
+        failures=failures, sample=str(result["sample"]),
+    )
+
+
+def median_figure(figures: list[Figure]) -> Figure:
+    return Figure(
+        per_second=median([f.per_second for f in figures]),
+        p50_ms=median([f.p50_ms for f in figures]),
+        p99_ms=median([f.p99_ms for f in figures]),
+        failures=sum(f.failures for f in figures),
+        sample=next((f.sample for f in figures if f.sample), ""),
+    )
+
+
+def create_post_request(round_: int) -> dict[str, Any]:
+    return {"query": CREATE_POST, "variables": post_input(round_), "operationName": "CreatePost"}
+
+
+def feed_request(_round: int) -> dict[str, Any]:
+    return {"query": FEED, "operationName": "Feed"}
+
+
+OPERATIONS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "createPost": create_post_request,
+    "posts(first:20)": feed_request,
+}
+
+
+def measure(servers: list[Server], args: argparse.Namespace,
+            script: Path) -> dict[tuple[str, str], Figure]:
+    figures: dict[tuple[str, str], list[Figure]] = {}
+    for round_ in range(1, args.rounds + 1):
+        for operation, body in OPERATIONS.items():
+            for server in servers:
+                label = f"round {round_}/{args.rounds}: {server.name} {operation}"
+                progress(f"{label}: warm-up {args.warmup:.0f} s")
+                run_wrk(server.url, body(round_), server.tokens, connections=args.connections,
+                        seconds=args.warmup, max_requests=args.max_requests, script=script)
+                progress(f"{label}: measuring {args.seconds:.0f} s")
+                figure = run_wrk(server.url, body(round_), server.tokens,
+                                 connections=args.connections, seconds=args.seconds,
+                                 max_requests=args.max_requests, script=script)
+                progress(f"{label}: {figure.per_second:.0f}/s, p99 {figure.p99_ms:.1f} ms, "
+                         f"{figure.failures} failed")
+                figures.setdefault((operation, server.name), []).append(figure)
+    return {key: median_figure(values) for key, values in figures.items()}
+
+
+def rebuild_figure(events: int | None) -> str | None:
+    """bench/rebuild.py's own report, when another part of the project provides it."""
+    if not (ROOT / "bench" / "rebuild.py").exists():
+        return None
+    command = [sys.executable, "-m", "bench.rebuild"]
+    if events is not None:
+        command += ["--events", str(events)]
+    progress(f"projection rebuild: {' '.join(command[1:])}")
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    if done.returncode != 0:
+        return f"bench.rebuild failed with exit code {done.returncode}\n{done.stdout}"
+    return done.stdout.strip()
+
+
+def report(results: dict[tuple[str, str], Figure], names: list[str], args: argparse.Namespace,
+           seeded_posts: int) -> str:
+    rows = []
+    for operation in OPERATIONS:
+        for name in names:
+            f = results[(operation, name)]
+            rows.append([operation, name, number(f.per_second, "/s"), number(f.p50_ms, "ms"),
+                         number(f.p99_ms, "ms"), str(f.failures)])
+    lines = [
+        f"HTTP benchmark: wrk, {args.connections} connections on loopback, one server process "
+        f"each, {seeded_posts} posts seeded by {args.members} members via the API; "
+        f"median of {args.rounds} round(s) of {args.seconds:.0f} s after {args.warmup:.0f} s "
+        "warm-up, rounds alternating between the servers.",
+        "",
+        table(["operation", "server", "throughput", "p50", "p99", "failed"], rows),
+    ]
+    if "Chronicle" in names and "CRUD" in names:
+        lines.append("")
+        targets = {"createPost": 1.0, "posts(first:20)": 1.2}
+        ratio_rows = []
+        for operation, target in targets.items():
+            ratio = (results[(operation, "Chronicle")].per_second
+                     / results[(operation, "CRUD")].per_second)
+            verdict = "met" if ratio >= target else "NOT met"
+            ratio_rows.append([operation, f"{ratio:.2f}x", f">= {target:.1f}x", verdict])
+        lines.append(table(["Chronicle / CRUD", "ratio", "target", ""], ratio_rows))
+    for (operation, name), f in results.items():
+        if f.sample:
+            lines.append(f"\nfirst failed answer, {name} {operation}: {f.sample}")
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Chronicle vs the plain CRUD baseline over HTTP")
+    parser.add_argument("--quick", action="store_true", help="1 round of 3 s: a smoke run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured per round")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each round")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--members", type=int, default=32)
+    parser.add_argument("--posts", type=int, default=1000, help="posts seeded per server")
+    parser.add_argument("--max-requests", type=int, default=200_000,
+                        help="bound per wrk run, besides its duration")
+    parser.add_argument("--only", choices=["crud", "chronicle"], help="measure one server")
+    parser.add_argument("--rebuild-events", type=int, default=None,
+                        help="events for bench.rebuild (its default when omitted)")
+    parser.add_argument("--no-rebuild", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.warmup, args.posts = 1, 3.0, 1.0, 200
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk (Debian's package)")
+    for line in environment("strawberry-graphql", "uvicorn", "sqlalchemy", "aiosqlite"):
+        progress(line)
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-http-")))
+        script = work / "graphql.lua"
+        script.write_text(WRK_SCRIPT)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONICLE_")}
+        commands: dict[str, Callable[[int], list[str]]] = {
+            "CRUD": lambda port: [sys.executable, "-m", "bench.crud_app", "--port", str(port),
+                                  "--db", str(work / "crud.db")],
+            "Chronicle": lambda port: [str(BIN / "chronicle"), "serve", "--host", "127.0.0.1",
+                                       "--port", str(port), "--data-dir",
+                                       str(work / "chronicle")],
+        }
+        if args.only:
+            commands = {k: v for k, v in commands.items() if k.lower() == args.only}
+        servers = []
+        for name, command in commands.items():
+            port = free_port()
+            log = stack.enter_context((work / f"{name}.log").open("w"))
+            progress(f"{name}: starting on port {port}")
+            server_env = dict(env, CHRONICLE_DATA_DIR=str(work / "chronicle"))
+            try:
+                url = stack.enter_context(serving(name, command(port), port, server_env, log))
+            except SystemExit:
+                log.flush()
+                print((work / f"{name}.log").read_text()[-3000:], file=sys.stderr)
+                raise
+            tokens = asyncio.run(
+                seed(name, url, args.members, args.posts, args.connections)
+            )
+            servers.append(Server(name, url, tokens))
+        results = measure(servers, args, script)
+    rebuild = None if args.no_rebuild or args.quick else rebuild_figure(args.rebuild_events)
+    print(report(results, [s.name for s in servers], args, args.posts))
+    if rebuild:
+        print("\nProjection rebuild (bench/rebuild.py):\n" + rebuild)
+
+
+if __name__ == "__main__":
+    main()
