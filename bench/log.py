@@ -1,0 +1,450 @@
+"""Issue 2's log benchmark: Chronicle's event store beside the `eventsourcing` library.
+
+Both do the same work on the same machine in the same run, on SQLite and on
+PostgreSQL, each with its default durability (SQLite synchronous=FULL):
+
+1. 10 000 single-event commits, each a new stream, issued by 32 concurrent
+   callers (Chronicle: asyncio tasks sharing the group-committing writer;
+   eventsourcing, which is synchronous: whichever of 32 threads or one
+   sequential caller is faster for it, named in the table);
+2. events/s appending batches of 100 events per commit (one caller);
+3. loading one post with 1 000 events and no snapshots, and with 1 000 and
+   10 000 events snapshotted every 100 (the second pair shows whether the
+   snapshotted load grows with history).
+
+Run: ``.venv/bin/python -m bench.log [--quick] [--backend sqlite|postgres|all]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from bench._report import count, environment, median, number, progress, table
+from domain import post
+from domain.repository import load
+from events.catalog import DomainEvent, PostCreated, PostEdited
+from events.db import create_engine, migrate
+from events.model import NO_STREAM, Commit, ExpectedVersion, Snapshot, StreamAppend
+from events.store import SqlEventStore
+
+PG_ADMIN_DSN = os.environ.get("CHRONICLE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+CONCURRENCY = 32
+BATCH = 100
+SNAPSHOT_EVERY = 100
+TITLE = "A title of a typical length, 40 chars.."
+BODY = "Body text " * 30
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    """Runs of each throughput figure; the median is reported."""
+    single_commits: int
+    batched_events: int
+    loads: int
+    """Loads timed per figure (after one warm-up); the median is reported."""
+
+
+FULL = Sizes(runs=3, single_commits=10_000, batched_events=20_000, loads=31)
+QUICK = Sizes(runs=1, single_commits=1_000, batched_events=2_000, loads=5)
+HISTORIES = (1_000, 10_000)
+"""Lengths of the snapshotted histories loaded; the unsnapshotted one is the first."""
+
+
+@dataclass
+class Figures:
+    """One library's figures on one backend."""
+
+    single_commits: float = 0.0
+    """events/s"""
+    batched: float = 0.0
+    """events/s"""
+    load_plain: float = 0.0
+    """ms, 1 000 events, no snapshot"""
+    load_snapshotted: dict[int, float] = field(default_factory=dict)
+    """ms by history length, snapshots every 100"""
+    note: str = ""
+
+
+# --- databases ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Database:
+    backend: str
+    sqlite_dir: Path | None = None
+    pg_name: str | None = None
+
+    def chronicle_url(self) -> str:
+        if self.sqlite_dir is not None:
+            return f"sqlite+aiosqlite:///{self.sqlite_dir / 'chronicle.db'}"
+        return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.pg_name}"
+
+    def eventsourcing_env(self, purpose: str) -> dict[str, str]:
+        if self.sqlite_dir is not None:
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_dir / f"eventsourcing-{purpose}.db"),
+            }
+        # A schema per purpose keeps each measurement's tables apart, like the SQLite files.
+        with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={self.pg_name}") as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "es_{purpose}"')
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": str(self.pg_name),
+            "POSTGRES_HOST": "127.0.0.1",
+            "POSTGRES_PORT": "5432",
+            "POSTGRES_USER": "postgres",
+            "POSTGRES_PASSWORD": "",
+            "POSTGRES_SCHEMA": f"es_{purpose}",
+        }
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def fresh_database(backend: str) -> Iterator[Database]:
+    """A temp SQLite folder or a new PostgreSQL database, removed afterwards."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as folder:
+            yield Database(backend, sqlite_dir=Path(folder))
+        return
+    name = f"chronicle_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield Database(backend, pg_name=name)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+# --- eventsourcing -----------------------------------------------------------
+
+
+class EsPost(Aggregate):
+    @event("Created")
+    def __init__(self, author_id: str, title: str, body: str, tags: list[str]) -> None:
+        self.author_id = author_id
+        self.title = title
+        self.body = body
+        self.tags = tags
+
+    @event("Edited")
+    def edit(self, title: str) -> None:
+        self.title = title
+
+
+class EsPosts(Application[uuid.UUID]):
+    pass
+
+
+class EsSnapshottedPosts(Application[uuid.UUID]):
+    snapshotting_intervals = {EsPost: SNAPSHOT_EVERY}
+
+
+def es_new_post() -> EsPost:
+    return EsPost(author_id=str(uuid.uuid4()), title=TITLE, body=BODY, tags=["bench"])
+
+
+def es_single_commits(database: Database, purpose: str, count: int, threads: int) -> float:
+    """events/s saving one new aggregate per call, from ``threads`` threads (1 = sequential)."""
+    app = EsPosts(env=database.eventsourcing_env(purpose))
+    try:
+        if threads == 1:
+            seconds = timed(lambda: [app.save(es_new_post()) for _ in range(count)])
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                seconds = timed(lambda: list(pool.map(lambda _: app.save(es_new_post()),
+                                                      range(count))))
+        return count / seconds
+    finally:
+        app.close()
+
+
+def es_post_with_history(app: Application[uuid.UUID], length: int) -> uuid.UUID:
+    """One post with ``length`` events, saved in commits of ``BATCH`` events."""
+    post = es_new_post()
+    for version in range(2, length + 1):
+        post.edit(title=f"{TITLE} v{version}")
+        if version % BATCH == 0:
+            app.save(post)
+    app.save(post)
+    return post.id
+
+
+def es_batches(database: Database, purpose: str, events: int) -> float:
+    app = EsPosts(env=database.eventsourcing_env(purpose))
+    try:
+        seconds = timed(lambda: [es_post_with_history(app, BATCH) for _ in range(events // BATCH)])
+        return events / seconds
+    finally:
+        app.close()
+
+
+def es_load_ms(app: Application[uuid.UUID], post_id: uuid.UUID, repeats: int) -> float:
+    app.repository.get(post_id)  # warm-up
+    return 1000 * median([timed(lambda: app.repository.get(post_id)) for _ in range(repeats)])
+
+
+def measure_eventsourcing(database: Database, sizes: Sizes) -> Figures:
+    figures = Figures()
+    label = f"[{database.backend}] eventsourcing"
+    # It is synchronous: give it whichever way of taking 32 callers suits it best.
+    trial = min(sizes.single_commits, 1_000)
+    modes = {}
+    for threads in (CONCURRENCY, 1):
+        modes[threads] = es_single_commits(database, f"mode{threads}", trial, threads)
+        progress(f"{label}: trial of {trial} single-event saves, {threads} thread(s): "
+                 f"{number(modes[threads], 'events/s')}")
+    threads = max(modes, key=lambda t: modes[t])
+    figures.note = "32 threads" if threads > 1 else "sequential"
+    runs = []
+    for run in range(1, sizes.runs + 1):
+        runs.append(es_single_commits(database, f"single{run}", sizes.single_commits, threads))
+        progress(f"{label}: {sizes.single_commits} single-event saves ({figures.note}), run "
+                 f"{run}/{sizes.runs}: {number(runs[-1], 'events/s')}")
+    figures.single_commits = median(runs)
+
+    runs = []
+    for run in range(1, sizes.runs + 1):
+        runs.append(es_batches(database, f"batch{run}", sizes.batched_events))
+        progress(f"{label}: batches of {BATCH}, run {run}/{sizes.runs}: "
+                 f"{number(runs[-1], 'events/s')}")
+    figures.batched = median(runs)
+
+    plain = EsPosts(env=database.eventsourcing_env("plain"))
+    try:
+        post_id = es_post_with_history(plain, HISTORIES[0])
+        figures.load_plain = es_load_ms(plain, post_id, sizes.loads)
+        progress(f"{label}: load {HISTORIES[0]} events: {number(figures.load_plain, 'ms')}")
+    finally:
+        plain.close()
+    snapshotted = EsSnapshottedPosts(env=database.eventsourcing_env("snapshotted"))
+    try:
+        for length in HISTORIES:
+            post_id = es_post_with_history(snapshotted, length)
+            figures.load_snapshotted[length] = es_load_ms(snapshotted, post_id, sizes.loads)
+            progress(f"{label}: load {length} events, snapshotted: "
+                     f"{number(figures.load_snapshotted[length], 'ms')}")
+    finally:
+        snapshotted.close()
+    return figures
+
+
+# --- Chronicle ---------------------------------------------------------------
+
+
+def new_post_commit() -> Commit:
+    post_id = str(uuid.uuid4())
+    created = PostCreated(post_id, str(uuid.uuid4()), TITLE, BODY, ("bench",))
+    return Commit(appends=[StreamAppend(post_id, post.STREAM_TYPE, NO_STREAM, [created])])
+
+
+async def chronicle_single_commits(store: SqlEventStore, count: int) -> float:
+    """events/s committing one new stream per call from ``CONCURRENCY`` tasks."""
+    remaining = count
+
+    async def caller() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await store.commit(new_post_commit())
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(CONCURRENCY)))
+    return count / (time.perf_counter() - started)
+
+
+async def chronicle_post_with_history(
+    store: SqlEventStore, length: int, *, snapshots: bool
+) -> str:
+    """One post with ``length`` events in commits of ``BATCH``, snapshotted every 100 if asked."""
+    first = new_post_commit().appends[0]
+    post_id, state, version = first.stream_id, post.AGGREGATE.initial, 0
+    pending: list[DomainEvent] = list(first.events)
+    while version < length:
+        while len(pending) < min(BATCH, length - version):
+            pending.append(PostEdited(post_id, title=f"{TITLE} v{version + len(pending) + 1}"))
+        state = post.AGGREGATE.fold(state, pending)
+        new_version = version + len(pending)
+        snapshot = None
+        if snapshots and new_version % SNAPSHOT_EVERY == 0:
+            snapshot = Snapshot(post_id, new_version, post.AGGREGATE.to_snapshot(state),
+                                post.AGGREGATE.snapshot_version)
+        expected: ExpectedVersion = version or NO_STREAM
+        await store.commit(Commit(appends=[
+            StreamAppend(post_id, post.STREAM_TYPE, expected, pending, snapshot)
+        ]))
+        version, pending = new_version, []
+    return post_id
+
+
+async def chronicle_batches(store: SqlEventStore, events: int) -> float:
+    started = time.perf_counter()
+    for _ in range(events // BATCH):
+        await chronicle_post_with_history(store, BATCH, snapshots=False)
+    return events / (time.perf_counter() - started)
+
+
+async def chronicle_load_ms(store: SqlEventStore, post_id: str, length: int, repeats: int) -> float:
+    """Median ms of the domain's own load: latest snapshot + the tail, folded."""
+    loaded = await load(store, post.AGGREGATE, post_id)  # warm-up, and a check
+    if loaded.version != length:
+        raise AssertionError(f"loaded version {loaded.version}, expected {length}")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await load(store, post.AGGREGATE, post_id)
+        times.append(time.perf_counter() - started)
+    return 1000 * median(times)
+
+
+async def measure_chronicle(database: Database, sizes: Sizes) -> Figures:
+    figures = Figures(note="32 asyncio tasks")
+    label = f"[{database.backend}] Chronicle"
+    url = database.chronicle_url()
+    await migrate(url)
+    engine = create_engine(url)  # default durability: synchronous=FULL on SQLite
+    store = SqlEventStore(engine)
+    await store.start()
+    try:
+        runs = []
+        for run in range(1, sizes.runs + 1):
+            runs.append(await chronicle_single_commits(store, sizes.single_commits))
+            progress(f"{label}: {sizes.single_commits} single-event commits, run {run}/"
+                     f"{sizes.runs}: {number(runs[-1], 'events/s')}")
+        figures.single_commits = median(runs)
+        runs = []
+        for run in range(1, sizes.runs + 1):
+            runs.append(await chronicle_batches(store, sizes.batched_events))
+            progress(f"{label}: batches of {BATCH}, run {run}/{sizes.runs}: "
+                     f"{number(runs[-1], 'events/s')}")
+        figures.batched = median(runs)
+        post_id = await chronicle_post_with_history(store, HISTORIES[0], snapshots=False)
+        figures.load_plain = await chronicle_load_ms(store, post_id, HISTORIES[0], sizes.loads)
+        progress(f"{label}: load {HISTORIES[0]} events: {number(figures.load_plain, 'ms')}")
+        for length in HISTORIES:
+            post_id = await chronicle_post_with_history(store, length, snapshots=True)
+            figures.load_snapshotted[length] = await chronicle_load_ms(
+                store, post_id, length, sizes.loads
+            )
+            progress(f"{label}: load {length} events, snapshotted: "
+                     f"{number(figures.load_snapshotted[length], 'ms')}")
+    finally:
+        await store.close()
+        await engine.dispose()
+    return figures
+
+
+# --- the table -----------------------------------------------------------------
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def rows_for(backend: str, chronicle: Figures, library: Figures, sizes: Sizes) -> list[list[str]]:
+    def faster(ours: float, theirs: float) -> str:
+        ratio = theirs / ours
+        return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+
+    rows = []
+    speedup = chronicle.single_commits / library.single_commits
+    rows.append([
+        f"{count(sizes.single_commits)} single-event commits, 32 callers", backend,
+        number(chronicle.single_commits, "events/s"),
+        f"{number(library.single_commits, 'events/s')} ({library.note})",
+        f"{speedup:.2f}x", f"≥ 3x: {verdict(speedup >= 3)}",
+    ])
+    target = ""
+    if backend == "sqlite":
+        target = f"≥ 30 000 events/s: {verdict(chronicle.batched >= 30_000)}"
+    rows.append([
+        f"appends in batches of {BATCH}", backend, number(chronicle.batched, "events/s"),
+        number(library.batched, "events/s"), f"{chronicle.batched / library.batched:.2f}x", target,
+    ])
+    ours, theirs = chronicle.load_plain, library.load_plain
+    rows.append([
+        f"load {count(HISTORIES[0])} events, no snapshot", backend, number(ours, "ms"),
+        number(theirs, "ms"), faster(ours, theirs), f"≥ 5x faster: {verdict(theirs >= 5 * ours)}",
+    ])
+    for length in HISTORIES:
+        ours, theirs = chronicle.load_snapshotted[length], library.load_snapshotted[length]
+        rows.append([
+            f"load {count(length)} events, snapshot every {SNAPSHOT_EVERY}", backend,
+            number(ours, "ms"), number(theirs, "ms"), faster(ours, theirs),
+            f"≥ 5x faster: {verdict(theirs >= 5 * ours)}",
+        ])
+    return rows
+
+
+def growth_line(backend: str, chronicle: Figures, library: Figures) -> str:
+    short, long = HISTORIES
+
+    def growth(figures: Figures) -> str:
+        return f"x{figures.load_snapshotted[long] / figures.load_snapshotted[short]:.2f}"
+
+    return (f"{backend}: snapshotted load at {count(long)} vs {count(short)} events: Chronicle "
+            f"{growth(chronicle)}, eventsourcing {growth(library)} (≈1 = independent of history)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (one run each)")
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="all")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    backends = ["sqlite", "postgres"] if args.backend == "all" else [args.backend]
+
+    rows, growth = [], []
+    for backend in backends:
+        with fresh_database(backend) as database:
+            chronicle = asyncio.run(measure_chronicle(database, sizes))
+        with fresh_database(backend) as database:
+            library = measure_eventsourcing(database, sizes)
+        rows += rows_for(backend, chronicle, library, sizes)
+        growth.append(growth_line(backend, chronicle, library))
+
+    print("# Chronicle's log beside eventsourcing" + (" (--quick)" if args.quick else ""))
+    print()
+    for line in environment("chronicle", "eventsourcing", "sqlalchemy", "aiosqlite", "asyncpg",
+                            "psycopg"):
+        print(f"- {line}")
+    print(f"- durability: each library's default (SQLite synchronous=FULL); throughput is the "
+          f"median of {sizes.runs} run(s), loads the median of {sizes.loads} after a warm-up")
+    print()
+    print(table(["figure", "backend", "Chronicle", "eventsourcing", "Chronicle vs eventsourcing",
+                 "target"], rows))
+    print()
+    for line in growth:
+        print(f"- {line}")
+
+
+if __name__ == "__main__":
+    main()
