@@ -83,6 +83,7 @@ from domain.writing import (
     replayed,
     retrying,
     scoped_key,
+    unchanged,
 )
 from events.catalog import DomainEvent
 from events.model import Claim, ClaimTaken
@@ -119,6 +120,9 @@ async def log_in(cmd: LogIn, ctx: Context) -> Outcome:
         throttle.check(limit.state, now=now, max_failures=ctx.login_max_failures,
                        window_seconds=ctx.login_window_seconds)
         account = await _account(ctx, cmd.username)
+        if account is None:
+            # Spend the work a real check costs, so timing does not reveal which names exist.
+            await asyncio.to_thread(ctx.hasher.hash, cmd.password)
         if account is None or not await asyncio.to_thread(
             ctx.hasher.verify, account.state.password_hash, cmd.password
         ):
@@ -286,17 +290,22 @@ async def restore_post(cmd: RestorePost, ctx: Context) -> Outcome:
 
 
 async def add_comment(cmd: AddComment, ctx: Context) -> Outcome:
-    actor, _ = await acting(ctx)
-    key = scoped_key(actor, cmd.idempotency_key)
-    if key is not None and (first := await ctx.log.idempotent_result(key)) is not None:
-        return replayed(first)
-    on = await load(ctx.log, post.AGGREGATE, cmd.post_id)
-    comment_id = ctx.new_id()
-    events = comment.add(cmd.body, on.state, actor, comment_id=comment_id)
-    new = new_stream(comment.AGGREGATE, comment_id)
-    return await commit(ctx, {"comment_id": comment_id, "post_id": cmd.post_id},
-                        [append(ctx, comment.AGGREGATE, new, events)], [new, on],
-                        actor_id=actor.user_id, idempotency_key=key)
+    async def attempt() -> Outcome:
+        actor, _ = await acting(ctx)
+        key = scoped_key(actor, cmd.idempotency_key)
+        if key is not None and (first := await ctx.log.idempotent_result(key)) is not None:
+            return replayed(first)
+        on = await load(ctx.log, post.AGGREGATE, cmd.post_id)
+        comment_id = ctx.new_id()
+        events = comment.add(cmd.body, on.state, actor, comment_id=comment_id)
+        new = new_stream(comment.AGGREGATE, comment_id)
+        return await commit(
+            ctx, {"comment_id": comment_id, "post_id": cmd.post_id},
+            [append(ctx, comment.AGGREGATE, new, events), unchanged(post.AGGREGATE, on)],
+            [new, on], actor_id=actor.user_id, idempotency_key=key,
+        )
+
+    return await retrying(ctx, attempt)
 
 
 async def _comment_and_post(
@@ -314,7 +323,8 @@ async def edit_comment(cmd: EditComment, ctx: Context) -> Outcome:
         found, on = await _comment_and_post(ctx, cmd.comment_id)
         events = comment.edit(cmd.body, found.state, on.state, actor)
         return await commit(ctx, {"comment_id": cmd.comment_id, "post_id": on.state.post_id},
-                            [append(ctx, comment.AGGREGATE, found, events)], [found],
+                            [append(ctx, comment.AGGREGATE, found, events),
+                             unchanged(post.AGGREGATE, on)], [found],
                             actor_id=actor.user_id)
 
     return await retrying(ctx, attempt)
@@ -344,7 +354,8 @@ async def _change_like(ctx: Context, post_id: str, decide: LikeDecision) -> Outc
         mine = await load(ctx.log, like.AGGREGATE, like_stream_id(post_id, actor.user_id))
         events = decide(mine.state, on.state, actor)
         return await commit(ctx, {"post_id": post_id},
-                            [append(ctx, like.AGGREGATE, mine, events)], [on, mine],
+                            [append(ctx, like.AGGREGATE, mine, events),
+                             unchanged(post.AGGREGATE, on)], [on, mine],
                             actor_id=actor.user_id)
 
     return await retrying(ctx, attempt)

@@ -16,6 +16,9 @@ from domain.errors import RateLimited
 from events.catalog import DomainEvent, LoginFailed, LoginSucceeded
 
 STREAM_TYPE = "LoginThrottle"
+KEPT_FAILURES = 1000
+"""Only the newest failures matter (at most ``login_max_failures`` of them): keep the
+state, and its snapshots, bounded however long a name is attacked."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class ThrottleState:
 def evolve(state: ThrottleState, event: DomainEvent) -> ThrottleState:
     match event:
         case LoginFailed():
-            return ThrottleState((*state.failures, event.at))
+            return ThrottleState((*state.failures, event.at)[-KEPT_FAILURES:])
         case LoginSucceeded():
             return ThrottleState()
     return state

@@ -71,6 +71,16 @@ def append(
     return stream_append(aggregate, loaded, events, snapshot_every=ctx.snapshot_every)
 
 
+def unchanged(aggregate: Aggregate[S], loaded: Loaded[S]) -> StreamAppend:
+    """Append nothing, but only if the stream is still at the loaded version.
+
+    Used when a decision rests on another aggregate (a comment or like needs a
+    published post): if that post is archived or deleted meanwhile, the commit
+    fails as a concurrency error and the retry decides again on the new state.
+    """
+    return StreamAppend(loaded.stream_id, aggregate.stream_type, loaded.version, [])
+
+
 def new_stream(aggregate: Aggregate[S], stream_id: str) -> Loaded[S]:
     """A stream that does not exist yet (version 0), for commands that start one."""
     return Loaded(stream_id, aggregate.initial, 0, 0)
@@ -103,8 +113,7 @@ async def commit(
     event it read, so the caller's next read can wait for at least that.
     ``actor_id`` is who caused the events: None only for system events.
     """
-    appends = [a for a in appends if a.events]
-    if not appends:
+    if not any(a.events for a in appends):
         return Outcome(
             result,
             max((ld.position for ld in loaded), default=0),

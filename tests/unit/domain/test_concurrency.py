@@ -6,9 +6,15 @@ from collections.abc import Callable
 
 import pytest
 
-from domain.commands import AddComment, CreatePost, EditPost, PublishPost
-from domain.errors import Conflict
-from events.catalog import CommentAdded, PostCreated, PostEdited
+from domain.commands import AddComment, CreatePost, EditPost, LikePost, PublishPost
+from domain.errors import Conflict, NotFound
+from events.catalog import (
+    CommentAdded,
+    PostArchived,
+    PostCreated,
+    PostDeleted,
+    PostEdited,
+)
 from tests.unit.domain.fake_log import FakeLog
 from tests.unit.domain.world import World
 
@@ -150,3 +156,29 @@ async def test_a_comment_added_again_with_the_same_key_returns_the_first_result(
                                             "post_id": post}
     assert again.position == first.position
     assert [type(e) for e in world.log.recorded_after(0)].count(CommentAdded) == 1
+
+
+async def test_a_comment_racing_the_archiving_of_its_post_is_decided_again_and_refused(
+    world: World, alice: str
+) -> None:
+    bob = world.member("bob")
+    post = world.post(alice)
+    world.log.before_commit.append(lambda log: log.given(post, PostArchived(post)))
+
+    with pytest.raises(NotFound):
+        await world.run(AddComment(post, "just in time?"), by=bob)
+
+    assert world.appended == [PostArchived(post)]
+
+
+async def test_a_like_racing_the_deletion_of_its_post_is_decided_again_and_refused(
+    world: World, alice: str
+) -> None:
+    bob = world.member("bob")
+    post = world.post(alice)
+    world.log.before_commit.append(lambda log: log.given(post, PostDeleted(post)))
+
+    with pytest.raises(NotFound):
+        await world.run(LikePost(post), by=bob)
+
+    assert world.appended == [PostDeleted(post)]

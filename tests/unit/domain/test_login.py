@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain import throttle
 from domain.commands import ForgetMe, LogIn
 from domain.errors import RateLimited, Unauthenticated
 from domain.streams import throttle_stream_id
@@ -133,3 +134,11 @@ async def test_the_throttle_is_per_username(world: World, alice: str) -> None:
     outcome = await world.run(LogIn("bob", "bob's password"))
 
     assert outcome.result == {"user_id": "user-bob"}
+
+
+def test_a_long_attack_on_one_name_keeps_the_throttle_state_bounded() -> None:
+    state = throttle.ThrottleState()
+    for second in range(throttle.KEPT_FAILURES + 50):
+        state = throttle.evolve(state, LoginFailed("alice", f"2026-01-01T12:00:{second % 60:02d}Z"))
+
+    assert len(state.failures) == throttle.KEPT_FAILURES

@@ -243,3 +243,12 @@ async def test_an_admin_may_not_edit_or_publish_someone_elses_post(
         await world.run(EditPost(post, title="admin was here"), by=root)
     with pytest.raises(Forbidden):
         await world.run(PublishPost(post), by=root)
+
+
+async def test_duplicate_tags_do_not_count_against_the_limit(world: World, alice: str) -> None:
+    tags = (*(f"t{i}" for i in range(10)), "T0", " t1 ")
+
+    await world.run(CreatePost("Hello", "", tags=tags), by=alice)
+
+    assert isinstance(created := world.appended[0], PostCreated)
+    assert created.tags == tuple(f"t{i}" for i in range(10))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.commands import ChangePassword, LogIn, PromoteUser, UpdateProfile
+from domain.commands import ChangePassword, ForgetMe, LogIn, PromoteUser, UpdateProfile
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from events.catalog import PasswordChanged, ProfileUpdated, RoleGranted
 from tests.unit.domain.world import World
@@ -131,3 +131,11 @@ async def test_promoting_an_admin_again_records_nothing(world: World) -> None:
 async def test_promoting_an_unknown_username_is_not_found(world: World) -> None:
     with pytest.raises(NotFound):
         await world.run(PromoteUser("nobody"))
+
+
+async def test_a_forgotten_member_cannot_be_promoted(world: World) -> None:
+    alice = world.member("alice", password="correct horse")
+    await world.run(ForgetMe("correct horse"), by=alice)
+
+    with pytest.raises(NotFound):
+        await world.run(PromoteUser("alice"))
