@@ -54,7 +54,8 @@ def configure(level: int | str = logging.INFO) -> None:
         logger.propagate = True
     # Strawberry logs every GraphQL error, refusals included, with a stack:
     # schema.errors logs the unexpected ones itself, with the request id.
-    logging.getLogger("strawberry.execution").disabled = True
+    # (a level, not `disabled`: uvicorn's dictConfig re-enables existing loggers)
+    logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL + 1)
 
 
 def uvicorn_log_config() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from domain.errors import Forbidden, NotFound, Unauthenticated
@@ -51,5 +52,14 @@ async def rebuild_projection(ctx: RequestContext, name: str) -> Any:
     task = asyncio.create_task(runner.rebuild(name, _progress(name)))
     _running.add(task)
     task.add_done_callback(_finished)
-    await asyncio.sleep(0)  # let the rebuild mark the projection REBUILDING
-    return next(s for s in await runner.statuses() if s.name == name)
+    # Answer once the new generation is recorded (REBUILDING), or with the
+    # final status if the log is so short that the rebuild is already done.
+    deadline = time.monotonic() + ctx.services.read_wait_timeout
+    while time.monotonic() < deadline:
+        done, _ = await asyncio.wait({task}, timeout=0.02)
+        if done:
+            return task.result()
+        status = await runner.status(name)
+        if status.state == "REBUILDING":
+            return status
+    return await runner.status(name)

@@ -27,7 +27,7 @@ from strawberry.types.graphql import OperationType
 
 from domain.errors import InvalidInput
 from domain.ports import Actor
-from mutations.consistency import StaleRead, caught_up
+from resolvers.consistency import StaleRead, wait_for_position
 from resolvers.context import RequestContext, Services
 
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -152,4 +152,4 @@ class OperationContext(SchemaExtension):
         position = max((p for p in wanted if p is not None), default=None)
         if position is not None:
             context.min_position = position
-            await caught_up(context.services, position)
+            await wait_for_position(context.services, position)

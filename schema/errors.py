@@ -19,7 +19,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from domain.errors import Conflict, DomainError, InvalidInput, RateLimited
-from mutations.consistency import StaleRead
+from resolvers.consistency import StaleRead
 
 log = logging.getLogger("chronicle.errors")
 
@@ -31,9 +31,11 @@ INTERNAL_MESSAGE = "Internal server error"
 
 # graphql-core names the offending input in its messages; the client gets it as `field`.
 _FIELD_PATTERNS = (
-    re.compile(r"at '(?:[^']*\.)?([A-Za-z_]\w*)'"),  # Variable '$input' ... at 'input.title'
+    re.compile(r"invalid value at \.(?:[\w\[\]]+\.)*(\w+)"),  # ... at .input.title / .tags[0]
+    re.compile(r"required field '(\w+)'"),
+    re.compile(r"unknown field '(\w+)'"),
     re.compile(r"Field '(?:\w+\.)?(\w+)' of required type"),
-    re.compile(r"Field '(\w+)' is not defined by type"),
+    re.compile(r"Argument '[\w.]*\((\w+):\)'"),  # Argument 'Query.post(id:)' ...
     re.compile(r"Argument '(\w+)'"),
     re.compile(r"Variable '\$(\w+)'"),
 )
@@ -66,6 +68,8 @@ def _domain(error: GraphQLError, cause: DomainError) -> GraphQLError:
         extensions["field"] = camel(cause.field)
     if isinstance(cause, RateLimited):
         extensions["retryAfter"] = max(1, int(cause.retry_after))
+    if isinstance(cause, StaleRead):
+        extensions["position"] = str(cause.position)
     if isinstance(cause, Conflict):
         extensions["expectedVersion"] = cause.expected
         extensions["actualVersion"] = cause.actual
@@ -77,8 +81,6 @@ def classify(error: GraphQLError, request_id: str | None = None) -> GraphQLError
     cause = error.original_error
     if isinstance(cause, DomainError) and cause.code in CODES:
         return _domain(error, cause)
-    if isinstance(cause, StaleRead):
-        return _with(error, str(cause), {"code": "STALE_READ", "position": str(cause.position)})
     if cause is None and (error.extensions or {}).get("code") in CODES:
         return error
     rejected_before_running = error.path is None and (cause is None or error.nodes)

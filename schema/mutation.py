@@ -10,6 +10,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.errors import NotFound
+from domain.ports import Actor
 from mutations import admin, comments, likes, posts, users
 from mutations.results import SignedIn, Written
 from resolvers import comments as comment_queries
@@ -61,18 +62,16 @@ class CommentPayload:
 
 
 async def _user(info: Info, user_id: str) -> User:
-    loader = info.context.loaders.user
-    loader.clear(user_id)  # an earlier mutation of the same request may have cached it
-    row = await loader.load(user_id)
+    # After a write every row cached by this request may be stale (mutations run in
+    # sequence, and an earlier one may have loaded it): read through fresh loaders.
+    row = await info.context.renew_loaders().user.load(user_id)
     if row is None:
         raise NotFound("no such user")
     return User.from_row(row)
 
 
 async def _post(info: Info, written: Written) -> PostPayload:
-    loader = info.context.loaders.post
-    loader.clear(written.id)
-    row = await loader.load(written.id)
+    row = await info.context.renew_loaders().post.load(written.id)
     if row is None:
         raise NotFound("no such post")
     return PostPayload(post=Post.from_row(row), position=Position(written.position))
@@ -86,7 +85,11 @@ async def _comment(info: Info, written: Written) -> CommentPayload:
 
 
 async def _signed_in(info: Info, signed: SignedIn) -> AuthPayload:
+    # From here on the request acts as the member who just proved who they are, as
+    # the token it returns would: the payload shows them their own email.
+    info.context.actor = Actor(user_id=signed.user_id)
     user = await _user(info, signed.user_id)
+    info.context.actor = Actor(user_id=signed.user_id, role=user.role.value)
     return AuthPayload(token=signed.token, user=user, position=Position(signed.position))
 
 

@@ -1,0 +1,285 @@
+"""The ASGI application: GraphQL over HTTP and websockets, operations endpoints, static pages.
+
+``create_app`` builds a Starlette app whose lifespan starts Chronicle through
+:func:`chronicle.bootstrap.start` (so the app, the CLI and the tests run the
+same components) and stops it on shutdown. Everything holding asyncio state
+is created inside the lifespan, never at import time (STACK-NOTES pitfall 7).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
+
+from chronicle import logging as chronicle_logging
+from chronicle.bootstrap import Chronicle, start
+from chronicle.metrics import CONTENT_TYPE, Metrics
+from chronicle.settings import Settings
+from resolvers.context import Services
+from schema import build_schema
+from schema.context import (
+    ChronicleContext,
+    accept_connection,
+    current_request_id,
+    http_context,
+    new_request_id,
+    socket_context,
+)
+from schema.limits import Limits
+
+STATIC = Path(__file__).parent / "static"
+GRAPHIQL_INDEX = STATIC / "graphiql" / "index.html"
+WEB_INDEX = STATIC / "web" / "index.html"
+
+GRAPHIQL_MISSING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Chronicle GraphQL</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>GraphiQL is not built yet</h1>
+<p>The GraphQL API is served here: POST your queries to <code>/graphql</code>.</p>
+<p>Chronicle serves GraphiQL from its own built assets (never from a public CDN).
+Build them with <code>make install</code> (or <code>npm ci &amp;&amp; npm run build</code> in
+<code>web/</code>), which writes <code>chronicle/static/graphiql/index.html</code>,
+then reload this page.</p>
+</body></html>
+"""
+
+HOME = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Chronicle</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>Chronicle</h1>
+<p>The API is at <a href="/graphql">/graphql</a> (GraphiQL in a browser).</p>
+<p>Operations: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>,
+<a href="/metrics">/metrics</a>.</p>
+</body></html>
+"""
+
+
+def services_of(chronicle: Chronicle) -> Services:
+    s = chronicle.settings
+    return Services(
+        store=chronicle.store,
+        runner=chronicle.runner,
+        engine=chronicle.engine,
+        execute=chronicle.execute,
+        tokens=chronicle.tokens,
+        max_page_size=s.max_page_size,
+        read_wait_timeout=s.read_wait_timeout,
+    )
+
+
+class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
+    """strawberry's ASGI view with Chronicle's context, GraphiQL and error metrics."""
+
+    def __init__(self, schema: Any, metrics: Metrics, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.metrics = metrics
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> ChronicleContext:
+        services: Services = request.app.state.services
+        if isinstance(request, WebSocket):
+            return socket_context(services)
+        return await http_context(services, request.headers)
+
+    async def on_ws_connect(
+        self, context: ChronicleContext
+    ) -> UnsetType | dict[str, object] | None:
+        await accept_connection(context)
+        unset: UnsetType = UNSET
+        return unset
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Never strawberry's page: it loads GraphiQL from a public CDN (pitfall 8).
+        if GRAPHIQL_INDEX.is_file():
+            return FileResponse(GRAPHIQL_INDEX, media_type="text/html")
+        return HTMLResponse(GRAPHIQL_MISSING)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        codes = [str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors or ()]
+        self.metrics.count_result(codes)
+        return await super().process_result(request, result)
+
+
+class RequestIds:
+    """Gives every HTTP request and websocket an id: in the logs and in ``X-Request-Id``.
+
+    A pure ASGI middleware (no BaseHTTPMiddleware): it must not buffer
+    responses or break websockets. It also times requests for the metrics.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
+        # Accept a caller's id only if it looks like one: it ends up in logs.
+        request_id = sent if 0 < len(sent) <= 64 and sent.isprintable() else new_request_id()
+        token = current_request_id.set(request_id)
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_request_id.reset(token)
+            if scope["type"] == "http":
+                route = scope["path"] if scope["path"] in _KNOWN_ROUTES else "other"
+                self.metrics.observe_request(
+                    scope["method"], route, status or 500, time.perf_counter() - started
+                )
+
+
+_KNOWN_ROUTES = frozenset({"/", "/graphql", "/healthz", "/readyz", "/metrics"})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def _state_name(state: object) -> str:
+    return str(getattr(state, "value", state))
+
+
+async def readyz(request: Request) -> Response:
+    chronicle: Chronicle | None = getattr(request.app.state, "chronicle", None)
+    if chronicle is None:
+        return JSONResponse({"ready": False, "reasons": ["starting"]}, status_code=503)
+    reasons: list[str] = []
+    try:
+        async with chronicle.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as error:  # readiness reports, it does not crash
+        reasons.append(f"database unreachable: {type(error).__name__}")
+    projections: dict[str, str] = {}
+    if not reasons:
+        for status in await chronicle.runner.statuses():
+            state = _state_name(status.state)
+            projections[status.name] = state
+            if state != "LIVE":
+                reasons.append(f"projection {status.name} is {state}")
+    body = {"ready": not reasons, "reasons": reasons, "projections": projections}
+    return JSONResponse(body, status_code=503 if reasons else 200)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    chronicle: Chronicle | None = getattr(request.app.state, "chronicle", None)
+    metrics: Metrics = request.app.state.metrics
+    if chronicle is not None:
+        metrics.record_projections(
+            await chronicle.store.head_position(), await chronicle.runner.statuses()
+        )
+        figures = getattr(chronicle.store, "metrics", None)
+        if figures is not None:
+            metrics.record_store(_store_figures(figures))
+    return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _store_figures(figures: Any) -> dict[str, float]:
+    source = figures() if callable(figures) else figures
+    if not isinstance(source, dict):
+        source = vars(source)
+    return {k: float(v) for k, v in source.items() if isinstance(v, int | float)}
+
+
+async def home(request: Request) -> Response:
+    if WEB_INDEX.is_file():
+        return FileResponse(WEB_INDEX, media_type="text/html")
+    return HTMLResponse(HOME)
+
+
+def _static_mounts() -> list[Mount]:
+    # Built assets (GraphiQL's bundle is based at /static/graphiql/; the web app at /),
+    # when they have been built: a missing folder must not turn requests into errors.
+    return [
+        Mount(prefix, StaticFiles(directory=folder))
+        for prefix, folder in (("/static", STATIC), ("/", STATIC / "web"))
+        if folder.is_dir()
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    # pydantic-settings fills every field from the environment; mypy cannot see that
+    settings = settings or Settings()  # type: ignore[call-arg]
+    metrics = Metrics()
+    graphql = ChronicleGraphQL(
+        build_schema(
+            Limits(settings.max_query_depth, settings.max_aliases, settings.max_tokens)
+        ),
+        metrics,
+        graphql_ide="graphiql",
+        allowed_origins=settings.allowed_origins,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        chronicle = await start(settings)
+        app.state.chronicle = chronicle
+        app.state.services = services_of(chronicle)
+        try:
+            yield
+        finally:
+            app.state.chronicle = None
+            await chronicle.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+            Route("/", home),
+            *_static_mounts(),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    app.state.chronicle = None
+    app.add_middleware(RequestIds, metrics=metrics)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    chronicle_logging.configure()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        workers=1,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+        log_config=chronicle_logging.uvicorn_log_config(),
+        lifespan="on",
+    )

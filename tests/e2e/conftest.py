@@ -1,0 +1,92 @@
+"""End-to-end fixtures: a real ``chronicle serve`` on a free port, per module and backend.
+
+Each test module gets one server per backend (SQLite in a fresh data folder;
+PostgreSQL in a fresh database), shared by its tests to keep the suite fast:
+tests therefore register their own members with unique names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.members import Member, promote, register_sync
+from tests.e2e.server import Api, Server
+
+PG_ADMIN_DSN = os.environ.get("CHRONICLE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+# Small enough that STALE_READ tests are quick, large enough for a loaded CI box.
+TEST_SETTINGS = {
+    "CHRONICLE_READ_WAIT_TIMEOUT": "4",
+    "CHRONICLE_LOGIN_MAX_FAILURES": "3",
+    "CHRONICLE_PROJECTION_POLL_INTERVAL": "0.2",
+}
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one module's server (pg_url is per test)."""
+    from tests.conftest import _require
+
+    _require("PostgreSQL", "127.0.0.1", 5432)
+    name = f"chronicle_e2e_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def start_server(data_dir: Path, extra: dict[str, str]) -> Server:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {"CHRONICLE_DATA_DIR": str(data_dir), **TEST_SETTINGS, **extra}
+    server = Server(env=env, log_path=data_dir / "server.log")
+    server.start()
+    return server
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp(f"chronicle-{request.param}")
+    extra: dict[str, str] = {}
+    if request.param == "postgres":
+        extra = {
+            "CHRONICLE_DATABASE_URL": request.getfixturevalue("pg_database"),
+            "CHRONICLE_SECRET_KEY": uuid.uuid4().hex * 2,
+        }
+    running = start_server(data_dir, extra)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def api(server: Server) -> Api:
+    return Api(server)
+
+
+@pytest.fixture(scope="module")
+def admin(server: Server) -> Member:
+    """An admin of this module's server, promoted with ``chronicle promote``."""
+    member = register_sync(server)
+    promote(server, member.username, member.token)
+    return member
