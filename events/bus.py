@@ -170,8 +170,12 @@ class RedisTransport(BroadcastBackend):
 
     async def connect(self) -> None:
         if self._publisher is None:
-            # Publishing may retry and reconnect: a duplicate notice is a harmless wake-up.
-            self._publisher = redis.Redis.from_url(self._url, client_name=f"{self._name}:publish")
+            # One immediate retry on a fresh connection covers an idle connection the server
+            # dropped (a duplicate notice is a harmless wake-up); more would only hold up
+            # the committer's notices while Redis is down.
+            self._publisher = redis.Redis.from_url(
+                self._url, client_name=f"{self._name}:publish", retry=Retry(NoBackoff(), 1)
+            )
         self._client = redis.Redis.from_url(
             self._url,
             client_name=f"{self._name}:listen",
@@ -278,16 +282,21 @@ class PostgresTransport(PostgresBackend):
         return event
 
 
+REDIS_SCHEMES: Final = ("redis", "rediss")
+POSTGRES_SCHEMES: Final = ("postgres", "postgresql", "postgresql+asyncpg")
+SCHEMES_HELP: Final = "memory://, redis://host:port or postgres://…"
+
+
 def transport_for(url: str, name: str) -> BroadcastBackend:
     """Pick the transport by URL scheme."""
     scheme = urlparse(url).scheme
-    if scheme in ("redis", "rediss"):
+    if scheme in REDIS_SCHEMES:
         return RedisTransport(url, name=name)
-    if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+    if scheme in POSTGRES_SCHEMES:
         return PostgresTransport(url)
     if scheme == "memory":
         return MemoryBackend(url)
-    raise ValueError(f"unsupported broadcast URL scheme {scheme!r} (memory, redis, postgres)")
+    raise ValueError(f"unsupported broadcast URL scheme {scheme!r} ({SCHEMES_HELP})")
 
 
 class Bus:
@@ -296,6 +305,10 @@ class Bus:
     def __init__(self, url: str, *, queue_size: int = 1000, name: str | None = None) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
+        scheme = urlparse(url).scheme
+        if scheme not in (*REDIS_SCHEMES, *POSTGRES_SCHEMES, "memory"):
+            # Refused here, at start-up wiring, rather than at the first connect.
+            raise ValueError(f"unsupported broadcast URL scheme {scheme!r} ({SCHEMES_HELP})")
         self.url = url
         self.queue_size = queue_size
         self.name = name or f"chronicle-{os.getpid()}"
@@ -315,13 +328,19 @@ class Bus:
         return self._supervisor is not None and self._live is not None and self._live.is_set()
 
     async def connect(self) -> None:
-        """Connect the transport (raising if it is unreachable) and start listening."""
+        """Connect the transport and start listening; ConnectionError if it is unreachable."""
         if self._supervisor is not None:
             raise RuntimeError("bus already connected")
         self._lock = asyncio.Lock()
         self._live = asyncio.Event()
         self._backend = transport_for(self.url, self.name)
-        await self._backend.connect()
+        try:
+            await self._backend.connect()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                await self._close_transport()
+            # At start-up a missing Redis/PostgreSQL is a configuration error: fail loudly.
+            raise ConnectionError(f"bus: cannot reach {self._safe_url()}: {exc}") from exc
         self._supervisor = asyncio.create_task(self._supervise(), name=f"bus:{self.name}")
         await self._live.wait()
 
@@ -340,9 +359,12 @@ class Bus:
             for subscription in subscribers:
                 subscription.close()
         self._subscribers.clear()
-        backend = self._backend
-        if isinstance(backend, RedisTransport):
-            await backend.close()
+        await self._close_transport()
+
+    async def _close_transport(self) -> None:
+        """Close what outlives a listening session (the Redis publishing client)."""
+        if isinstance(self._backend, RedisTransport):
+            await self._backend.close()
 
     async def publish(self, channel: str, payload: dict[str, Any]) -> None:
         """Send ``payload`` to every subscriber of ``channel``; failures are logged, not raised.

@@ -244,3 +244,14 @@ async def test_publishing_on_a_closed_bus_is_counted_not_raised(bus_url: str) ->
     with pytest.raises(RuntimeError):
         async with bus.subscribe("anything"):
             pass
+
+
+async def test_connecting_to_an_unreachable_transport_fails_at_once() -> None:
+    bus = Bus("redis://127.0.0.1:1")  # nothing listens on port 1
+    with pytest.raises(ConnectionError):
+        await bus.connect()
+
+
+def test_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="kafka"):
+        Bus("kafka://localhost")
