@@ -119,13 +119,8 @@ async def log_in(cmd: LogIn, ctx: Context) -> Outcome:
         limit = await load(ctx.log, throttle.AGGREGATE, throttle_stream_id(cmd.username))
         throttle.check(limit.state, now=now, max_failures=ctx.login_max_failures,
                        window_seconds=ctx.login_window_seconds)
-        account = await _account(ctx, cmd.username)
+        account = await _verified(ctx, await _account(ctx, cmd.username), cmd.password)
         if account is None:
-            # Spend the work a real check costs, so timing does not reveal which names exist.
-            await asyncio.to_thread(ctx.hasher.hash, cmd.password)
-        if account is None or not await asyncio.to_thread(
-            ctx.hasher.verify, account.state.password_hash, cmd.password
-        ):
             failed = throttle.failed(cmd.username, now=now)
             await commit(ctx, {}, [append(ctx, throttle.AGGREGATE, limit, failed)], [limit],
                          actor_id=None)
@@ -146,6 +141,18 @@ async def _account(ctx: Context, username: str) -> Loaded[user.UserState] | None
         return None
     account = await load(ctx.log, user.AGGREGATE, user_id)
     return account if account.state.exists and not account.state.forgotten else None
+
+
+async def _verified(
+    ctx: Context, account: Loaded[user.UserState] | None, password: str
+) -> Loaded[user.UserState] | None:
+    """The account if ``password`` is its password."""
+    if account is None:
+        # Spend the work a real check costs, so timing does not reveal which names exist.
+        await asyncio.to_thread(ctx.hasher.hash, password)
+        return None
+    ok = await asyncio.to_thread(ctx.hasher.verify, account.state.password_hash, password)
+    return account if ok else None
 
 
 async def update_profile(cmd: UpdateProfile, ctx: Context) -> Outcome:

@@ -9,7 +9,7 @@ from domain.commands import ForgetMe, LogIn
 from domain.errors import RateLimited, Unauthenticated
 from domain.streams import throttle_stream_id
 from events.catalog import LoginFailed, LoginSucceeded
-from tests.unit.domain.world import World
+from tests.unit.domain.world import FakeHasher, World
 
 NOON = "2026-01-01T12:00:00+00:00"
 
@@ -142,3 +142,30 @@ def test_a_long_attack_on_one_name_keeps_the_throttle_state_bounded() -> None:
         state = throttle.evolve(state, LoginFailed("alice", f"2026-01-01T12:00:{second % 60:02d}Z"))
 
     assert len(state.failures) == throttle.KEPT_FAILURES
+
+
+async def test_an_unknown_username_costs_a_hash_like_a_known_one(world: World, alice: str) -> None:
+    known, unknown = CountingHasher(), CountingHasher()
+
+    await fail_with(world, LogIn("alice", "whatever"), known)
+    await fail_with(world, LogIn("mallory", "whatever"), unknown)
+
+    assert known.calls == unknown.calls == 1
+
+
+class CountingHasher(FakeHasher):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def hash(self, password: str) -> str:
+        self.calls += 1
+        return super().hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.calls += 1
+        return super().verify(password_hash, password)
+
+
+async def fail_with(world: World, command: LogIn, hasher: FakeHasher) -> None:
+    with pytest.raises(Unauthenticated):
+        await world.run(command, hasher=hasher)
