@@ -25,8 +25,10 @@ MIGRATION_LOCK: Final = 0x6368726F6E02
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
-_WRITE = "chronicle_write"
-"""Execution option marking a connection whose transactions take the write lock."""
+WRITE_LOCK_OPTION: Final = "chronicle_write"
+"""Execution option: this connection's SQLite transactions begin IMMEDIATE (take the write
+lock at BEGIN, waiting up to busy_timeout, instead of failing when they first write)."""
+_WRITE = WRITE_LOCK_OPTION  # the name projections/bookkeeping.py imports
 
 
 def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
@@ -67,15 +69,29 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+async def writer_connection(engine: AsyncEngine) -> AsyncConnection:
+    """A connection whose transactions take the SQLite write lock at BEGIN."""
+    conn = await engine.connect()
+    await conn.execution_options(**{WRITE_LOCK_OPTION: True})
+    return conn
+
+
+async def lock_log(conn: AsyncConnection) -> None:
+    """Inside a write transaction on PostgreSQL: wait for the log's lock (held to COMMIT)."""
+    if not is_sqlite(conn):
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOG_WRITE_LOCK})
+
+
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A transaction holding the log's write lock from its first statement to COMMIT."""
-    async with engine.connect() as conn:
-        await conn.execution_options(**{_WRITE: True})
+    conn = await writer_connection(engine)
+    try:
         async with conn.begin():
-            if not is_sqlite(conn):
-                await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOG_WRITE_LOCK})
+            await lock_log(conn)
             yield conn
+    finally:
+        await conn.close()
 
 
 def alembic_config(url: str) -> Config:

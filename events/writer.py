@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import delete, func, insert, null, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from events.db import write_transaction
+from events.db import lock_log, write_transaction, writer_connection
 from events.grouping import Group
 from events.model import (
     ClaimTaken,
@@ -82,6 +82,7 @@ class GroupWriter:
         """Subject keys known to exist, so most groups need not read them."""
         self._queue: asyncio.Queue[_Pending | None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None
         self._last_recorded_at = datetime.min.replace(tzinfo=UTC)
         self.metrics = WriterMetrics()
 
@@ -98,6 +99,7 @@ class GroupWriter:
         await self._task
         self._task = None
         self._queue = None
+        await self._release_connection()
 
     async def submit(self, commit: Commit) -> CommitResult:
         if self._queue is None:
@@ -114,6 +116,10 @@ class GroupWriter:
             first = await queue.get()
             if first is None:
                 return
+            # One turn of the loop lets the callers just released by the previous
+            # group enqueue their next commit, so they join this group instead of
+            # each waiting for a transaction of its own.
+            await asyncio.sleep(0)
             batch = [first]
             while len(batch) < self._group_max and not queue.empty():
                 item = queue.get_nowait()
@@ -164,35 +170,65 @@ class GroupWriter:
         self, batch: list[_Pending]
     ) -> tuple[list[CommitResult | Refusal], Group]:
         commits = [p.commit for p in batch]
-        async with write_transaction(self._engine) as conn:
-            group = await self._load(conn, commits)
-            outcomes: list[CommitResult | Refusal] = []
-            for commit in commits:
-                try:
-                    outcomes.append(group.accept(commit))
-                except (ConcurrencyError, ClaimTaken, IdempotentReplay) as refusal:
-                    outcomes.append(refusal)
-            await _flush(conn, group)
+        conn = await self._connection()
+        try:
+            async with conn.begin():
+                await lock_log(conn)
+                group = await self._load(conn, commits)
+                outcomes: list[CommitResult | Refusal] = []
+                for commit in commits:
+                    try:
+                        outcomes.append(group.accept(commit))
+                    except (ConcurrencyError, ClaimTaken, IdempotentReplay) as refusal:
+                        outcomes.append(refusal)
+                await _flush(conn, group)
+        except BaseException:
+            await self._release_connection()  # it may be broken: the next group opens another
+            raise
         # committed: only now may the key cache learn from this group
         for subject in group.shredded:
             self._keys.pop(subject, None)
         self._keys.update(group.new_keys)
         return outcomes, group
 
+    async def _connection(self) -> AsyncConnection:
+        # The writer keeps one connection: a pool checkout and its reset on
+        # checkin would cost two more round trips per group.
+        if self._conn is None:
+            self._conn = await writer_connection(self._engine)
+        return self._conn
+
+    async def _release_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:
+                log.warning("closing the writer's connection failed", exc_info=True)
+
     async def _load(self, conn: AsyncConnection, commits: Sequence[Commit]) -> Group:
         now = datetime.now(UTC)
         # recorded_at never goes backwards within a process, so version_at stays monotone
         self._last_recorded_at = recorded_at = max(now, self._last_recorded_at)
-        head = (await conn.execute(select(func.coalesce(func.max(events.c.position), 0)))).scalar()
-        stream_ids = {a.stream_id for c in commits for a in c.appends}
+        # The head and the streams' versions in one round trip: the head is the
+        # row whose stream_id is NULL.
+        head = 0
         versions: dict[str, int] = {}
-        for chunk in _chunks(stream_ids):
-            rows = await conn.execute(
+        stream_ids = list({a.stream_id for c in commits for a in c.appends})
+        chunks = list(_chunks(stream_ids)) or [[]]
+        for i, chunk in enumerate(chunks):
+            query: Any = (
                 select(events.c.stream_id, func.max(events.c.version))
                 .where(events.c.stream_id.in_(chunk))
                 .group_by(events.c.stream_id)
             )
-            versions.update({sid: v for sid, v in rows})
+            if i == 0:
+                query = union_all(select(null(), func.max(events.c.position)), query)
+            for sid, value in await conn.execute(query):
+                if sid is None:
+                    head = int(value or 0)
+                else:
+                    versions[sid] = value
         claim_keys = {(c.scope, c.value) for m in commits for c in (*m.claims, *m.releases)}
         owners: dict[tuple[str, str], str] = {}
         for pairs in _chunks(claim_keys):
@@ -202,7 +238,7 @@ class GroupWriter:
             )
             owners.update({(s, v): o for s, v, o in found})
         return Group(
-            head=int(head or 0),
+            head=head,
             recorded_at=recorded_at,
             versions=versions,
             owners=owners,
