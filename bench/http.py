@@ -18,7 +18,8 @@ measured after a warm-up. The ratios are Chronicle / CRUD; targets: createPost
 figure is run and printed too.
 
 Run: ``make bench-http`` or ``.venv/bin/python -m bench.http [--quick]``.
-Needs wrk (Debian: ``apt-get install -y wrk``).
+The load generator is wrk (Debian: ``apt-get install -y wrk``) when installed,
+else a bounded httpx client in a separate process (``--client python``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,6 +244,71 @@ def run_wrk(url: str, body: dict[str, Any], tokens: list[str], *, connections: i
     )
 
 
+def run_python_client(url: str, body: dict[str, Any], tokens: list[str], *, connections: int,
+                      seconds: float, max_requests: int) -> Figure:
+    """The fallback load generator, in its own process so it does not share the harness's GIL."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(python_load, url, body, tokens, connections, seconds,
+                           max_requests).result(timeout=seconds + 120)
+
+
+def python_load(url: str, body: dict[str, Any], tokens: list[str], connections: int,
+                seconds: float, max_requests: int) -> Figure:
+    return asyncio.run(_python_load(url, body, tokens, connections, seconds, max_requests))
+
+
+async def _python_load(url: str, body: dict[str, Any], tokens: list[str], connections: int,
+                       seconds: float, max_requests: int) -> Figure:
+    headers = [{"Authorization": f"Bearer {t}"} for t in tokens] or [{}]
+    payload = json.dumps(body).encode()
+    latencies: list[float] = []
+    failures: list[str] = []
+    sent = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def connection(offset: int) -> None:
+            nonlocal sent
+            turn = offset
+            # Bounded by count and by time, like wrk's runs.
+            while sent < max_requests and time.perf_counter() < deadline:
+                sent += 1
+                turn = (turn + 1) % len(headers)
+                began = time.perf_counter()
+                try:
+                    answer = await client.post(url, content=payload, headers={
+                        "Content-Type": "application/json", **headers[turn]})
+                    text = answer.text
+                    if answer.status_code != 200 or '"errors"' in text:
+                        failures.append(text[:300])
+                except httpx.HTTPError as error:
+                    failures.append(repr(error))
+                latencies.append(time.perf_counter() - began)
+
+        await asyncio.gather(*(connection(i) for i in range(connections)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+
+    def percentile(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
+
+    return Figure(per_second=len(latencies) / elapsed, p50_ms=percentile(50),
+                  p99_ms=percentile(99), failures=len(failures),
+                  sample=failures[0] if failures else "")
+
+
+def load(url: str, body: dict[str, Any], tokens: list[str], args: argparse.Namespace,
+         seconds: float, script: Path) -> Figure:
+    if args.client == "wrk":
+        return run_wrk(url, body, tokens, connections=args.connections, seconds=seconds,
+                       max_requests=args.max_requests, script=script)
+    return run_python_client(url, body, tokens, connections=args.connections, seconds=seconds,
+                             max_requests=args.max_requests)
+
+
 def median_figure(figures: list[Figure]) -> Figure:
     return Figure(
         per_second=median([f.per_second for f in figures]),
@@ -273,12 +341,9 @@ def measure(servers: list[Server], args: argparse.Namespace,
             for server in servers:
                 label = f"round {round_}/{args.rounds}: {server.name} {operation}"
                 progress(f"{label}: warm-up {args.warmup:.0f} s")
-                run_wrk(server.url, body(round_), server.tokens, connections=args.connections,
-                        seconds=args.warmup, max_requests=args.max_requests, script=script)
+                load(server.url, body(round_), server.tokens, args, args.warmup, script)
                 progress(f"{label}: measuring {args.seconds:.0f} s")
-                figure = run_wrk(server.url, body(round_), server.tokens,
-                                 connections=args.connections, seconds=args.seconds,
-                                 max_requests=args.max_requests, script=script)
+                figure = load(server.url, body(round_), server.tokens, args, args.seconds, script)
                 progress(f"{label}: {figure.per_second:.0f}/s, p99 {figure.p99_ms:.1f} ms, "
                          f"{figure.failures} failed")
                 figures.setdefault((operation, server.name), []).append(figure)
@@ -308,8 +373,9 @@ def report(results: dict[tuple[str, str], Figure], names: list[str], args: argpa
             rows.append([operation, name, number(f.per_second, "/s"), number(f.p50_ms, "ms"),
                          number(f.p99_ms, "ms"), str(f.failures)])
     lines = [
-        f"HTTP benchmark: wrk, {args.connections} connections on loopback, one server process "
-        f"each, {seeded_posts} posts seeded by {args.members} members via the API; "
+        f"HTTP benchmark: {args.client}, {args.connections} connections on loopback, "
+        f"one server process each, {seeded_posts} posts seeded by {args.members} members "
+        "via the API; "
         f"median of {args.rounds} round(s) of {args.seconds:.0f} s after {args.warmup:.0f} s "
         "warm-up, rounds alternating between the servers.",
         "",
@@ -342,6 +408,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--posts", type=int, default=1000, help="posts seeded per server")
     parser.add_argument("--max-requests", type=int, default=200_000,
                         help="bound per wrk run, besides its duration")
+    parser.add_argument("--client", choices=["wrk", "python"],
+                        default="wrk" if shutil.which("wrk") else "python",
+                        help="load generator: wrk when installed, else a bounded httpx client "
+                             "in its own process (it costs the server more CPU)")
     parser.add_argument("--only", choices=["crud", "chronicle"], help="measure one server")
     parser.add_argument("--rebuild-events", type=int, default=None,
                         help="events for bench.rebuild (its default when omitted)")
@@ -354,8 +424,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install -y wrk (Debian's package)")
+    if args.client == "python":
+        progress("wrk not used (Debian: apt-get install -y wrk): the httpx client takes "
+                 "CPU from the servers, so absolute figures read low; the ratios still compare")
     for line in environment("strawberry-graphql", "uvicorn", "sqlalchemy", "aiosqlite"):
         progress(line)
     with ExitStack() as stack:
