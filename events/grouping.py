@@ -27,7 +27,7 @@ from events.model import (
     IdempotentReplay,
     RecordedEvent,
 )
-from events.rows import stored_data
+from events.rows import recorded_event, stored_data
 from events.serialization import dumps
 
 ClaimKey = tuple[str, str]
@@ -54,7 +54,9 @@ class Group:
     """Subject keys known to exist; a subject absent here gets a new key on first use."""
 
     stored_owners: dict[ClaimKey, str] = field(default_factory=dict)
-    event_rows: list[dict[str, Any]] = field(default_factory=list)
+    stored_at: Any = None
+    """``recorded_at`` as the driver takes it (ISO text on SQLite)."""
+    event_rows: list[tuple[Any, ...]] = field(default_factory=list)
     snapshot_rows: list[dict[str, Any]] = field(default_factory=list)
     idempotency_rows: list[dict[str, Any]] = field(default_factory=list)
     new_keys: dict[str, bytes] = field(default_factory=dict)
@@ -122,16 +124,13 @@ class Group:
                 text, subject, plain = stored_data(domain_event, self._key_for)
                 spec = domain_event.spec
                 event_id = uuid.uuid4()
-                self.event_rows.append({
-                    "position": self.head, "event_id": str(event_id),
-                    "stream_id": append.stream_id, "stream_type": append.stream_type,
-                    "version": version, "type": spec.name,
-                    "schema_version": spec.schema_version, "data": text,
-                    "subject_id": subject, "actor_id": meta.actor_id,
-                    "correlation_id": meta.correlation_id, "causation_id": meta.causation_id,
-                    "recorded_at": self.recorded_at,
-                })
-                recorded.append(RecordedEvent(
+                # in the order of rows.EVENT_COLUMNS
+                self.event_rows.append((
+                    self.head, str(event_id), append.stream_id, append.stream_type, version,
+                    spec.name, spec.schema_version, text, subject, meta.actor_id,
+                    meta.correlation_id, meta.causation_id, self.stored_at,
+                ))
+                recorded.append(recorded_event(
                     event_id=event_id, position=self.head, stream_id=append.stream_id,
                     stream_type=append.stream_type, version=version, type=spec.name,
                     schema_version=spec.schema_version, data=plain,

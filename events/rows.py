@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Select, select
 
@@ -22,6 +22,39 @@ from events.tables import events, subject_keys
 from events.upcasting import upcast
 
 _new = object.__new__
+
+EVENT_COLUMNS: Final = (
+    "position", "event_id", "stream_id", "stream_type", "version", "type", "schema_version",
+    "data", "subject_id", "actor_id", "correlation_id", "causation_id", "recorded_at",
+)
+"""The order of the tuples :func:`insert_events_sql` takes."""
+
+
+def insert_events_sql(paramstyle: str) -> str:
+    """The INSERT of event rows as driver SQL, for ``executemany`` of plain tuples.
+
+    A group inserts up to thousands of rows; SQLAlchemy's per-row parameter
+    processing would cost more than the insert itself.
+    """
+    if paramstyle == "qmark":
+        marks = ", ".join("?" for _ in EVENT_COLUMNS)
+    elif paramstyle == "numeric_dollar":
+        marks = ", ".join(f"${i}" for i in range(1, len(EVENT_COLUMNS) + 1))
+    else:
+        raise ValueError(f"unsupported paramstyle {paramstyle!r}")
+    return f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
+
+
+def recorded_event(**fields: Any) -> RecordedEvent:
+    """A RecordedEvent built straight into its __dict__.
+
+    A frozen dataclass's __init__ goes through object.__setattr__ per field
+    and costs about four times as much, on the hot paths of loading and appending.
+    """
+    event = _new(RecordedEvent)
+    event.__dict__.update(fields)
+    return event
+
 
 KeyFor = Callable[[str], bytes]
 """The current key of a subject, created if it has none yet."""
@@ -70,10 +103,7 @@ def recorded(row: Sequence[Any]) -> RecordedEvent:
         schema_version = spec.schema_version
     if isinstance(recorded_at, str):  # a raw SQLite row, not read through UtcDateTime
         recorded_at = datetime.fromisoformat(recorded_at)
-    # Built straight into __dict__: a frozen dataclass's __init__ goes through
-    # object.__setattr__ per field and costs ~4x more, on the aggregate-loading hot path.
-    event = _new(RecordedEvent)
-    event.__dict__.update(
+    return recorded_event(
         event_id=uuid.UUID(event_id),
         position=position,
         stream_id=stream_id,
@@ -87,4 +117,3 @@ def recorded(row: Sequence[Any]) -> RecordedEvent:
         correlation_id=correlation_id,
         causation_id=causation_id,
     )
-    return event

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, func, insert, null, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from events.db import lock_log, write_transaction, writer_connection
+from events.db import is_sqlite, lock_log, write_transaction, writer_connection
 from events.grouping import Group
 from events.model import (
     ClaimTaken,
@@ -32,8 +32,9 @@ from events.model import (
     IdempotentReplay,
     Notice,
 )
+from events.rows import insert_events_sql
 from events.serialization import loads
-from events.tables import claims, events, idempotency, snapshots, subject_keys
+from events.tables import claims, events, idempotency, snapshots, subject_keys, to_text
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,7 @@ class GroupWriter:
         return Group(
             head=head,
             recorded_at=recorded_at,
+            stored_at=to_text(recorded_at) if is_sqlite(conn) else recorded_at,
             versions=versions,
             owners=owners,
             replays=await _fresh_replays(conn, commits, now),
@@ -283,7 +285,7 @@ async def _fresh_replays(
 
 async def _flush(conn: AsyncConnection, group: Group) -> None:
     if group.event_rows:
-        await conn.execute(insert(events), group.event_rows)
+        await conn.exec_driver_sql(insert_events_sql(conn.dialect.paramstyle), group.event_rows)
     if group.snapshot_rows:
         await conn.execute(insert(snapshots), group.snapshot_rows)
     deleted, inserted = group.claim_changes()
