@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from domain import post, user, validation
+import json
+from typing import Any
+
+import pytest
+
+from domain import comment, like, post, throttle, user, validation
+from domain.aggregate import Aggregate
 from domain.commands import CreatePost, EditPost, UpdateProfile
 from domain.repository import load, post_at
 from events.catalog import PostEdited
@@ -122,3 +128,18 @@ async def test_events_folded_after_a_snapshot_are_the_tail_only(world: World) ->
     loaded = await load(world.log, post.AGGREGATE, post_id)
 
     assert (loaded.state.title, loaded.state.body, loaded.version) == ("late", "body 1", 5)
+
+
+@pytest.mark.parametrize("aggregate, state", [
+    (post.AGGREGATE, post.PostState("p", "a", "T", "B", ("x", "y"), "ARCHIVED", True)),
+    (comment.AGGREGATE, comment.CommentState("c", "p", "a", "body", deleted=True)),
+    (like.AGGREGATE, like.LikeState(liked=True)),
+    (throttle.AGGREGATE, throttle.ThrottleState(("2026-01-01T12:00:00+00:00",))),
+    (user.AGGREGATE, user.UserState("u", "alice", None, "digest", None, None, "hash", "ADMIN")),
+])
+def test_every_aggregate_survives_a_json_round_trip_through_its_snapshot(
+    aggregate: Aggregate[Any], state: object
+) -> None:
+    stored = json.loads(json.dumps(aggregate.to_snapshot(state)))
+
+    assert aggregate.from_snapshot(stored) == state
