@@ -42,8 +42,13 @@ class TokenService:
     """Issues and checks HS256 bearer tokens whose subject is a user id."""
 
     ALGORITHM = "HS256"
+    MIN_SECRET_BYTES = 32
+    """RFC 7518 3.2: an HS256 key shorter than the hash output weakens the signature."""
 
     def __init__(self, secret: str, ttl_seconds: int) -> None:
+        # Refuse at start-up rather than sign weakly (PyJWT would only warn, per token).
+        if len(secret.encode()) < self.MIN_SECRET_BYTES:
+            raise ValueError(f"the token secret must be at least {self.MIN_SECRET_BYTES} bytes")
         self._secret = secret
         self._ttl = ttl_seconds
 

@@ -58,3 +58,8 @@ def test_a_token_issued_with_a_negative_ttl_is_already_expired() -> None:
         tokens.verify(tokens.issue("user-1"))
 
     assert refused.value.message == "token expired"
+
+
+def test_a_secret_too_short_for_hs256_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        TokenService("short", ttl_seconds=60)
