@@ -218,7 +218,10 @@ class ProjectionRunner:
             if live.generation >= target and live.position >= head:
                 break
             if progress is not None:
-                done = pending.position if pending is not None else live.position
+                # Before the applier has picked the request up, nothing is rebuilt yet.
+                done = pending.position if pending is not None else 0
+                if live.generation >= target:
+                    done = live.position
                 progress(done, max(head, done))
             if not self.started and not driver.applying and await driver.claim():
                 # Nobody else applies it (the server is down): do the work here.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -57,7 +58,8 @@ async def tags(log: Log, runner: ProjectionRunner, post_id: str) -> set[str]:
 
 
 async def test_a_created_post_is_a_draft_with_its_tags_and_version_one(log, runner):
-    position = await applied(log, runner, "post-1", PostCreated("p1", "u1", "Hi", "Body", ("a", "b")))
+    created = PostCreated("p1", "u1", "Hi", "Body", ("a", "b"))
+    position = await applied(log, runner, "post-1", created)
     row = await post(log, runner, "p1")
     assert row is not None
     assert (row["status"], row["version"], row["title"], row["body"]) == ("DRAFT", 1, "Hi", "Body")
@@ -191,7 +193,7 @@ async def test_history_within_one_batch_equals_history_event_by_event(log):
     finally:
         await runner.stop()
     assert len(history) == 8
-    for earlier, later in zip(history, history[1:], strict=False):
+    for earlier, later in itertools.pairwise(history):
         assert earlier["valid_to"] == later["valid_from"]
     assert history[-1]["valid_to"] == FOREVER
     assert [r["version"] for r in history] == [1, 2, 3, 4, 5, 6, 7, 7]

@@ -62,9 +62,10 @@ async def fresh_rebuild(log: Log, runner: ProjectionRunner) -> dict[str, list[st
     return await contents(log.engine, runner)
 
 
-async def until(condition: Any, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
+async def until(condition: Any, within: float = 10.0) -> None:
+    """Poll a state that lives in the database or another task (no event to wait on)."""
+    async with asyncio.timeout(within):
+        while not await condition():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
 
