@@ -1,9 +1,9 @@
 """The event store on SQL: SQLite (aiosqlite) and PostgreSQL (asyncpg) alike.
 
-Appends go through one group-committing writer per store (``events.writer``);
-reads are single Core SELECTs whose rows are decoded without ORM objects
-(``events.rows``), each joined with its subject's key so that a shred made by
-any process is honoured at once.
+Appends go through one group-committing writer per store (``events.writer``).
+The hot reads (a stream, the log after a position) are one driver-SQL SELECT
+each, decoded without ORM objects (``events.rows``), every row joined with its
+subject's key so that a shred made by any process is honoured at once.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from events.model import (
     Snapshot,
 )
 from events.notices import NoticeSender, Publisher
-from events.rows import recorded, recorded_select
+from events.rows import SELECT_RECORDED, DriverQuery, recorded
 from events.serialization import loads
 from events.tables import claims, events, idempotency, snapshots
 from events.writer import IDEMPOTENCY_TTL, GroupWriter, WriterMetrics, purge_idempotency
@@ -40,7 +40,6 @@ class SqlEventStore(EventStore):
         self.engine = engine
         self._notices = NoticeSender(bus, EVENTS_CHANNEL)
         self._writer = GroupWriter(engine, group_max=group_max, on_notice=self._notices.offer)
-        self._select = recorded_select()
 
     @property
     def metrics(self) -> WriterMetrics:
@@ -62,12 +61,13 @@ class SqlEventStore(EventStore):
     async def read_stream(
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
     ) -> list[RecordedEvent]:
-        query = self._select.where(events.c.stream_id == stream_id)
+        q = DriverQuery(self.engine.dialect.paramstyle)
+        where = [f"e.stream_id = {q.param(stream_id)}"]
         if from_version > 1:
-            query = query.where(events.c.version >= from_version)
+            where.append(f"e.version >= {q.param(from_version)}")
         if to_version is not None:
-            query = query.where(events.c.version <= to_version)
-        return await self._fetch(query.order_by(events.c.version))
+            where.append(f"e.version <= {q.param(to_version)}")
+        return await self._fetch(q, f"{' AND '.join(where)} ORDER BY e.version")
 
     async def read_all(
         self,
@@ -78,18 +78,26 @@ class SqlEventStore(EventStore):
         types: Sequence[str] | None = None,
         to_position: int | None = None,
     ) -> list[RecordedEvent]:
-        query = self._select.where(events.c.position > after)
+        if types is not None and not types:
+            return []
+        q = DriverQuery(self.engine.dialect.paramstyle)
+        where = [f"e.position > {q.param(after)}"]
         if to_position is not None:
-            query = query.where(events.c.position <= to_position)
+            where.append(f"e.position <= {q.param(to_position)}")
         if stream_id is not None:
-            query = query.where(events.c.stream_id == stream_id)
+            where.append(f"e.stream_id = {q.param(stream_id)}")
         if types is not None:
-            query = query.where(events.c.type.in_(list(types)))
-        return await self._fetch(query.order_by(events.c.position).limit(limit))
+            where.append(f"e.type IN ({', '.join(q.param(t) for t in types)})")
+        return await self._fetch(
+            q, f"{' AND '.join(where)} ORDER BY e.position LIMIT {q.param(limit)}"
+        )
 
-    async def _fetch(self, query: Any) -> list[RecordedEvent]:
+    async def _fetch(self, q: DriverQuery, condition: str) -> list[RecordedEvent]:
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+            result = await conn.exec_driver_sql(
+                f"{SELECT_RECORDED} WHERE {condition}", tuple(q.params)
+            )
+            rows = result.all()
         return [recorded(row) for row in rows]
 
     async def head_position(self) -> int:

@@ -395,6 +395,7 @@ async def test_the_log_is_read_in_position_order_in_batches_and_with_filters(
     assert [(e.stream_id, e.version) for e in one_stream] == [("Post-3", 1), ("Post-3", 2)]
     assert [e.position for e in bounded] == [3, 4, 5]
     assert tailed == list(range(4, 11))
+    assert await store.read_all(types=[]) == []
     assert await store.head_position() == 10
 
 
