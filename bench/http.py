@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,6 +47,7 @@ import httpx
 from bench._report import environment, median, number, progress, table
 
 ROOT = Path(__file__).resolve().parent.parent
+DISTRIBUTIONS = ("strawberry-graphql", "uvicorn", "sqlalchemy", "aiosqlite")
 BIN = Path(sys.executable).parent
 
 CREATE_POST = """mutation CreatePost($input: CreatePostInput!) {
@@ -136,14 +137,28 @@ class Figure:
     p50_ms: float
     p99_ms: float
     failures: int
+    requests: int
     sample: str = ""
+    cpu_ms: float | None = None
+    """The server process's CPU time per answered request: what load on the machine barely moves."""
 
 
 @dataclass
 class Server:
     name: str
     url: str
+    pid: int
     tokens: list[str]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux's /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -154,13 +169,13 @@ def free_port() -> int:
 
 @contextmanager
 def serving(name: str, command: list[str], port: int, env: dict[str, str],
-            log: IO[str]) -> Iterator[str]:
-    """Run a server process until the block ends; yield its /graphql URL once it answers."""
+            log: IO[str]) -> Iterator[tuple[str, int]]:
+    """Run a server process until the block ends; yield its /graphql URL and pid once it answers."""
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/graphql"
     try:
         wait_until_answering(name, url, process)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -240,7 +255,7 @@ def run_wrk(url: str, body: dict[str, Any], tokens: list[str], *, connections: i
     return Figure(
         per_second=result["requests"] / (result["duration_us"] / 1e6),
         p50_ms=result["p50_us"] / 1000, p99_ms=result["p99_us"] / 1000,
-        failures=failures, sample=str(result["sample"]),
+        failures=failures, requests=int(result["requests"]), sample=str(result["sample"]),
     )
 
 
@@ -296,26 +311,36 @@ async def _python_load(url: str, body: dict[str, Any], tokens: list[str], connec
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
 
     return Figure(per_second=len(latencies) / elapsed, p50_ms=percentile(50),
-                  p99_ms=percentile(99), failures=len(failures),
+                  p99_ms=percentile(99), failures=len(failures), requests=len(latencies),
                   sample=failures[0] if failures else "")
 
 
-def load(url: str, body: dict[str, Any], tokens: list[str], args: argparse.Namespace,
-         seconds: float, script: Path) -> Figure:
+def load(server: Server, body: dict[str, Any], args: argparse.Namespace, seconds: float,
+         script: Path) -> Figure:
+    before = cpu_seconds(server.pid)
     if args.client == "wrk":
-        return run_wrk(url, body, tokens, connections=args.connections, seconds=seconds,
-                       max_requests=args.max_requests, script=script)
-    return run_python_client(url, body, tokens, connections=args.connections, seconds=seconds,
-                             max_requests=args.max_requests)
+        figure = run_wrk(server.url, body, server.tokens, connections=args.connections,
+                         seconds=seconds, max_requests=args.max_requests, script=script)
+    else:
+        figure = run_python_client(server.url, body, server.tokens,
+                                   connections=args.connections, seconds=seconds,
+                                   max_requests=args.max_requests)
+    after = cpu_seconds(server.pid)
+    if before is None or after is None or figure.requests == 0:
+        return figure
+    return replace(figure, cpu_ms=(after - before) * 1000 / figure.requests)
 
 
 def median_figure(figures: list[Figure]) -> Figure:
+    cpu = [f.cpu_ms for f in figures if f.cpu_ms is not None]
     return Figure(
         per_second=median([f.per_second for f in figures]),
         p50_ms=median([f.p50_ms for f in figures]),
         p99_ms=median([f.p99_ms for f in figures]),
         failures=sum(f.failures for f in figures),
+        requests=sum(f.requests for f in figures),
         sample=next((f.sample for f in figures if f.sample), ""),
+        cpu_ms=median(cpu) if cpu else None,
     )
 
 
@@ -341,11 +366,11 @@ def measure(servers: list[Server], args: argparse.Namespace,
             for server in servers:
                 label = f"round {round_}/{args.rounds}: {server.name} {operation}"
                 progress(f"{label}: warm-up {args.warmup:.0f} s")
-                load(server.url, body(round_), server.tokens, args, args.warmup, script)
+                load(server, body(round_), args, args.warmup, script)
                 progress(f"{label}: measuring {args.seconds:.0f} s")
-                figure = load(server.url, body(round_), server.tokens, args, args.seconds, script)
+                figure = load(server, body(round_), args, args.seconds, script)
                 progress(f"{label}: {figure.per_second:.0f}/s, p99 {figure.p99_ms:.1f} ms, "
-                         f"{figure.failures} failed")
+                         f"{figure.failures} failed, load average {os.getloadavg()[0]:.1f}")
                 figures.setdefault((operation, server.name), []).append(figure)
     return {key: median_figure(values) for key, values in figures.items()}
 
@@ -370,16 +395,18 @@ def report(results: dict[tuple[str, str], Figure], names: list[str], args: argpa
     for operation in OPERATIONS:
         for name in names:
             f = results[(operation, name)]
+            cpu = "n/a" if f.cpu_ms is None else number(f.cpu_ms, "ms")
             rows.append([operation, name, number(f.per_second, "/s"), number(f.p50_ms, "ms"),
-                         number(f.p99_ms, "ms"), str(f.failures)])
-    lines = [
+                         number(f.p99_ms, "ms"), cpu, str(f.failures)])
+    lines = [*environment(*DISTRIBUTIONS), "",
         f"HTTP benchmark: {args.client}, {args.connections} connections on loopback, "
         f"one server process each, {seeded_posts} posts seeded by {args.members} members "
         "via the API; "
         f"median of {args.rounds} round(s) of {args.seconds:.0f} s after {args.warmup:.0f} s "
         "warm-up, rounds alternating between the servers.",
         "",
-        table(["operation", "server", "throughput", "p50", "p99", "failed"], rows),
+        table(["operation", "server", "throughput", "p50", "p99", "server CPU/request",
+               "failed"], rows),
     ]
     if "Chronicle" in names and "CRUD" in names:
         lines.append("")
@@ -427,7 +454,7 @@ def main() -> None:
     if args.client == "python":
         progress("wrk not used (Debian: apt-get install -y wrk): the httpx client takes "
                  "CPU from the servers, so absolute figures read low; the ratios still compare")
-    for line in environment("strawberry-graphql", "uvicorn", "sqlalchemy", "aiosqlite"):
+    for line in environment(*DISTRIBUTIONS):
         progress(line)
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-http-")))
@@ -450,7 +477,9 @@ def main() -> None:
             progress(f"{name}: starting on port {port}")
             server_env = dict(env, CHRONICLE_DATA_DIR=str(work / "chronicle"))
             try:
-                url = stack.enter_context(serving(name, command(port), port, server_env, log))
+                url, pid = stack.enter_context(
+                    serving(name, command(port), port, server_env, log)
+                )
             except SystemExit:
                 log.flush()
                 print((work / f"{name}.log").read_text()[-3000:], file=sys.stderr)
@@ -458,7 +487,7 @@ def main() -> None:
             tokens = asyncio.run(
                 seed(name, url, args.members, args.posts, args.connections)
             )
-            servers.append(Server(name, url, tokens))
+            servers.append(Server(name, url, pid, tokens))
         results = measure(servers, args, script)
     rebuild = None if args.no_rebuild or args.quick else rebuild_figure(args.rebuild_events)
     print(report(results, [s.name for s in servers], args, args.posts))
