@@ -96,22 +96,22 @@ class GroupWriter:
         """Write every commit already submitted, then stop."""
         if self._task is None or self._queue is None:
             return
-        self._queue.put_nowait(None)
+        queue, self._queue = self._queue, None  # refuse new commits from now on
+        queue.put_nowait(None)
         await self._task
         self._task = None
-        self._queue = None
         await self._release_connection()
 
     async def submit(self, commit: Commit) -> CommitResult:
-        if self._queue is None:
-            raise RuntimeError("the event store is not started")
+        if self._queue is None or self._task is None or self._task.done():
+            raise RuntimeError("the event store is not started, or closed")
         pending = _Pending(commit, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(pending)
         return await pending.future
 
     async def _run(self) -> None:
         assert self._queue is not None
-        queue = self._queue
+        queue = self._queue  # kept: stop() detaches it from self to refuse new commits
         stopping = False
         while not stopping:
             first = await queue.get()
@@ -128,7 +128,12 @@ class GroupWriter:
                     stopping = True
                     break
                 batch.append(item)
-            await self._write(batch)
+            try:
+                await self._write(batch)
+            except Exception as exc:  # a bug here must not strand every later commit
+                log.exception("the writer failed a group")
+                for pending in batch:
+                    _settle(pending.future, exc)
 
     async def _write(self, batch: list[_Pending]) -> None:
         try:

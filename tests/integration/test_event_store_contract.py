@@ -589,6 +589,20 @@ async def test_stats_count_events_and_streams(store: SqlEventStore) -> None:
     assert store.metrics.append_latency_seconds_count == 2
 
 
+async def test_closing_the_store_first_writes_every_commit_already_issued(
+    store: SqlEventStore,
+) -> None:
+    issued = [
+        asyncio.create_task(store.commit(commit(on(f"Post-{i}", NO_STREAM, created(str(i))))))
+        for i in range(20)
+    ]
+    await asyncio.sleep(0)  # every task has handed its commit to the writer
+
+    await store.close()
+
+    assert [(await task).position for task in issued] == list(range(1, 21))
+
+
 async def test_a_closed_store_refuses_commits(store: SqlEventStore) -> None:
     await store.close()
 
