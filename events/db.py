@@ -42,7 +42,10 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL") -> AsyncEngine:
     synchronous = sqlite_synchronous.upper()
     if synchronous not in _SYNCHRONOUS:
         raise ValueError(f"sqlite_synchronous must be one of {sorted(_SYNCHRONOUS)}")
-    engine = create_async_engine(url, pool_size=8, max_overflow=8)
+    in_memory = url.rstrip("/").endswith(":") or ":memory:" in url or "mode=memory" in url
+    # An in-memory database lives in one connection (SQLAlchemy picks a static pool).
+    pool: dict[str, Any] = {} if in_memory else {"pool_size": 8, "max_overflow": 8}
+    engine = create_async_engine(url, **pool)
     _configure_sqlite(engine, synchronous)
     return engine
 
