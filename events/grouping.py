@@ -53,7 +53,8 @@ class Group:
     keys: dict[str, bytes | None]
     """Subject keys known to exist; a subject absent here gets a new key on first use."""
 
-    stored_owners: dict[ClaimKey, str] = field(default_factory=dict)
+    stored_owners: dict[ClaimKey, str] = field(init=False)
+    """The owners as read from the database, to write only what changed."""
     stored_at: Any = None
     """``recorded_at`` as the driver takes it (ISO text on SQLite)."""
     event_rows: list[tuple[Any, ...]] = field(default_factory=list)
