@@ -16,6 +16,8 @@ if (!container) throw new Error("index.html lost its #graphiql element");
 
 createRoot(container).render(
   <StrictMode>
-    <GraphiQL fetcher={fetcher} defaultQuery={defaultQuery} defaultEditorToolsVisibility="headers" />
+    <GraphiQL fetcher={fetcher} defaultQuery={defaultQuery} defaultEditorToolsVisibility="headers">
+      <GraphiQL.Logo>Chronicle</GraphiQL.Logo>
+    </GraphiQL>
   </StrictMode>,
 );
