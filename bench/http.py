@@ -376,17 +376,31 @@ def measure(servers: list[Server], args: argparse.Namespace,
 
 
 def rebuild_figure(events: int | None) -> str | None:
-    """bench/rebuild.py's own report, when another part of the project provides it."""
+    """bench/rebuild.py's result lines, when another part of the project provides it.
+
+    Its progress goes to the terminal as it runs (on stderr, beside ours); the
+    lines that state results are kept for the report.
+    """
     if not (ROOT / "bench" / "rebuild.py").exists():
         return None
     command = [sys.executable, "-m", "bench.rebuild"]
     if events is not None:
         command += ["--events", str(events)]
     progress(f"projection rebuild: {' '.join(command[1:])}")
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    if done.returncode != 0:
-        return f"bench.rebuild failed with exit code {done.returncode}\n{done.stdout}"
-    return done.stdout.strip()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    output = bytearray()
+    while chunk := os.read(process.stdout.fileno(), 4096):
+        output += chunk
+        sys.stderr.buffer.write(chunk)
+        sys.stderr.flush()
+    returncode = process.wait()
+    # Progress lines are redrawn with carriage returns; results are whole lines.
+    lines = [ln.strip() for ln in output.decode(errors="replace").replace("\r", "\n").splitlines()]
+    results = [ln for ln in lines if ln.startswith(("rebuilt ", "full rebuild"))]
+    if returncode != 0:
+        results.append(f"bench.rebuild failed with exit code {returncode}")
+    return "\n".join(results)
 
 
 def report(results: dict[tuple[str, str], Figure], names: list[str], args: argparse.Namespace,
