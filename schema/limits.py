@@ -17,11 +17,12 @@ own extension objects (instances are shared across requests and deprecated).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -36,6 +37,25 @@ from schema.context import OperationContext
 from schema.errors import ErrorCodes
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
+
+
+class CachedParser(ParserCache):
+    """strawberry's ParserCache, except for documents that do not parse.
+
+    ParserCache parses inside its hook, where a syntax error (or the token
+    limit) escapes every extension and reaches the client without an error
+    code. Leaving such a document unparsed lets strawberry parse it again
+    itself, inside the operation, and report the error as a result that
+    ``ErrorCodes`` maps to BAD_USER_INPUT. Only failures pay the second parse.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
 
 
 @dataclass(frozen=True)
@@ -58,7 +78,7 @@ def schema_extensions(limits: Limits | None = None) -> list[Extension]:
         ErrorCodes,
         OperationContext,
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        ParserCache,
+        CachedParser,
         partial(AddValidationRules, rules),
         ValidationCache,
     ]

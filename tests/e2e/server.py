@@ -117,8 +117,9 @@ class Api:
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         transport = HTTPXAsyncTransport(url=self.server.graphql_url, headers=all_headers,
-                                        timeout=60)
-        async with Client(transport=transport, fetch_schema_from_transport=False) as session:
+                                        timeout=300)
+        client = Client(transport=transport, fetch_schema_from_transport=False, execute_timeout=300)
+        async with client as session:
             request = GraphQLRequest(document, variable_values=variables, extensions=extensions)
             return await session.execute(request)
 
