@@ -82,6 +82,8 @@ async def start(settings: Settings, *, projections: bool = True) -> Chronicle:
         bus=bus,
         store=store,
         runner=runner,
-        hasher=Argon2Hasher(),
+        hasher=Argon2Hasher(
+            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost_kib
+        ),
         tokens=TokenService(settings.resolved_secret_key(), settings.token_ttl_seconds),
     )

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     projection_poll_interval: float = 1.0
     """Fallback poll when no bus notice arrives."""
 
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 65536
+    """argon2id cost (the library's defaults); tests and benchmarks may lower it."""
+
     login_max_failures: int = 5
     login_window_seconds: int = 900
 
