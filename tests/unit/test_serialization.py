@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from events import crypto
 from events.catalog import PostCreated, ProfileUpdated, UserRegistered
-from events.rows import recorded, stored_data
+from events.rows import parse_uuid, recorded, stored_data
 from events.serialization import camel, camel_keys, loads, snake, snake_keys
 
 
@@ -92,3 +94,14 @@ def test_a_stored_row_reads_back_as_the_event_and_without_its_key_loses_personal
     assert readable.to_domain() == UserRegistered("u1", "hal", "h@x.io", "Hal", "h")
     assert shredded.data["email"] is None and shredded.data["display_name"] is None
     assert shredded.data["username"] == "hal"
+
+
+def test_stored_event_ids_parse_to_the_same_uuid_as_the_standard_constructor() -> None:
+    for _ in range(100):
+        expected = uuid.uuid4()
+
+        parsed = parse_uuid(str(expected))
+
+        assert parsed == expected and hash(parsed) == hash(expected)
+        assert str(parsed) == str(expected) and parsed.version == 4
+        assert parsed.is_safe is uuid.SafeUUID.unknown
