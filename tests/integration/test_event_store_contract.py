@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -526,6 +528,36 @@ async def test_migrating_concurrently_and_on_every_start_upgrades_once(database_
     finally:
         await engine.dispose()
     assert len(versions) == 1
+
+
+async def test_on_sqlite_a_commit_waits_for_another_process_holding_the_write_lock(
+    sqlite_url: str,
+) -> None:
+    await migrate(sqlite_url)
+    engine = create_engine(sqlite_url)
+    store = SqlEventStore(engine)
+    await store.start()
+    other_process = sqlite3.connect(sqlite_url.split("///", 1)[1], isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")
+        other_process.execute(
+            "INSERT INTO events (position, event_id, stream_id, stream_type, version, type,"
+            " schema_version, data, recorded_at) VALUES (1, ?, 'Post-cli', 'Post', 1,"
+            " 'PostPublished', 1, '{\"postId\":\"cli\"}', '2026-01-01T00:00:00.000000+00:00')",
+            (str(uuid.uuid4()),),
+        )
+        waiting = asyncio.create_task(store.commit(commit(on("Post-1", NO_STREAM, created("1")))))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+
+        other_process.execute("COMMIT")
+        result = await waiting
+    finally:
+        other_process.close()
+        await store.close()
+        await engine.dispose()
+
+    assert result.position == 2
 
 
 async def test_committed_events_survive_reopening_the_store(database_url: str) -> None:
