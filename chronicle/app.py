@@ -81,6 +81,7 @@ def services_of(chronicle: Chronicle) -> Services:
         tokens=chronicle.tokens,
         max_page_size=s.max_page_size,
         read_wait_timeout=s.read_wait_timeout,
+        bus=chronicle.bus,
     )
 
 
