@@ -342,7 +342,12 @@ class Bus:
             # At start-up a missing Redis/PostgreSQL is a configuration error: fail loudly.
             raise ConnectionError(f"bus: cannot reach {self._safe_url()}: {exc}") from exc
         self._supervisor = asyncio.create_task(self._supervise(), name=f"bus:{self.name}")
-        await self._live.wait()
+        try:
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+                await self._live.wait()
+        except TimeoutError:
+            await self.disconnect()
+            raise ConnectionError(f"bus: {self._safe_url()} connected but never listened") from None
 
     async def disconnect(self) -> None:
         """Stop listening; live subscriptions end cleanly after what they already hold."""
@@ -497,6 +502,7 @@ class Bus:
             reader.result()
         finally:
             self._live.clear()
+            self._subscribed = set()  # a new session subscribes afresh
             reader.cancel()
             with contextlib.suppress(BaseException):
                 await reader
