@@ -186,7 +186,12 @@ async def readyz(request: Request) -> Response:
         reasons.append(f"database unreachable: {type(error).__name__}")
     projections: dict[str, str] = {}
     if not reasons:
-        for status in await chronicle.runner.statuses():
+        try:
+            statuses = await chronicle.runner.statuses()
+        except Exception as error:
+            statuses = []
+            reasons.append(f"projection status unavailable: {type(error).__name__}")
+        for status in statuses:
             state = _state_name(status.state)
             projections[status.name] = state
             if state != "LIVE":

@@ -205,3 +205,44 @@ async def test_history_is_the_audit_trail_of_the_post(api: Api) -> None:
     assert created["data"]["title"] == "A title"
     assert "authorId" in created["data"]  # served camelCase
     assert created["schemaVersion"] == 2
+
+
+async def test_listings_filter_by_status_author_and_search(api: Api, admin: Member) -> None:
+    author = await register(api)
+    other = await register(api)
+    marker = author.username[-10:]
+    draft = (await create(api, author.token, f"Draft {marker}"))["post"]["id"]
+    public = (await create(api, author.token, f"Public {marker}", publish=True))["post"]["id"]
+    listing = """
+    query L($status: PostStatus, $author: String, $search: String) {
+      posts(status: $status, authorUsername: $author, search: $search) {
+        totalCount edges { node { id } }
+      }
+    }
+    """
+
+    async def ids(token: str | None, **variables: str) -> list[str]:
+        data = await api(listing, variables, token=token)
+        edges = data["posts"]["edges"]
+        assert data["posts"]["totalCount"] == len(edges)
+        return [e["node"]["id"] for e in edges]
+
+    assert await ids(None, author=author.username) == [public]
+    assert await ids(None, search=f"Public {marker}") == [public]
+    assert await ids(author.token, status="DRAFT", author=author.username) == [draft]
+    assert await ids(admin.token, status="DRAFT", author=author.username) == [draft]
+    assert await ids(other.token, status="DRAFT", author=author.username) == []
+
+
+async def test_a_member_page_lists_their_published_posts_and_counts_them(api: Api) -> None:
+    author = await register(api)
+    await create(api, author.token, "Unpublished")
+    public = (await create(api, author.token, "Out there", publish=True))["post"]["id"]
+    query = """
+    query U($u: String!) {
+      user(username: $u) { postCount posts { totalCount edges { node { id } } } }
+    }
+    """
+    user = (await api(query, {"u": author.username}))["user"]
+    assert user["postCount"] == 1
+    assert [e["node"]["id"] for e in user["posts"]["edges"]] == [public]
