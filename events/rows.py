@@ -114,21 +114,6 @@ shredded). Run as driver SQL: SQLAlchemy's compilation and per-column result
 processors cost four Python calls per row on the aggregate-loading hot path."""
 
 
-class DriverQuery:
-    """Driver SQL with bound parameters, in either backend's parameter style."""
-
-    def __init__(self, paramstyle: str) -> None:
-        if paramstyle not in ("qmark", "numeric_dollar"):
-            raise ValueError(f"unsupported paramstyle {paramstyle!r}")
-        self._dollar = paramstyle == "numeric_dollar"
-        self.params: list[Any] = []
-
-    def param(self, value: Any) -> str:
-        """The placeholder for ``value``, which is bound in order."""
-        self.params.append(value)
-        return f"${len(self.params)}" if self._dollar else "?"
-
-
 def recorded(row: Sequence[Any]) -> RecordedEvent:
     (position, event_id, stream_id, stream_type, version, type_, schema_version, text,
      actor_id, correlation_id, causation_id, recorded_at, key) = row

@@ -1,9 +1,9 @@
 """The event store on SQL: SQLite (aiosqlite) and PostgreSQL (asyncpg) alike.
 
 Appends go through one group-committing writer per store (``events.writer``).
-The hot reads (a stream, the log after a position) are one driver-SQL SELECT
-each, decoded without ORM objects (``events.rows``), every row joined with its
-subject's key so that a shred made by any process is honoured at once.
+Reads are one driver-level SELECT each (``events.reading``), decoded without
+ORM objects (``events.rows``), every event row joined with its subject's key so
+that a shred made by any process is honoured at once.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from events.model import (
     Snapshot,
 )
 from events.notices import NoticeSender, Publisher
-from events.rows import SELECT_RECORDED, DriverQuery, recorded
+from events.reading import DriverQuery, reader_for
+from events.rows import SELECT_RECORDED, recorded
 from events.serialization import loads
-from events.tables import claims, events, idempotency, snapshots
+from events.tables import events, to_text
 from events.writer import IDEMPOTENCY_TTL, GroupWriter, WriterMetrics, purge_idempotency
 
 __all__ = ["Publisher", "SqlEventStore"]
@@ -40,6 +41,7 @@ class SqlEventStore(EventStore):
         self.engine = engine
         self._notices = NoticeSender(bus, EVENTS_CHANNEL)
         self._writer = GroupWriter(engine, group_max=group_max, on_notice=self._notices.offer)
+        self._reader = reader_for(engine)
 
     @property
     def metrics(self) -> WriterMetrics:
@@ -54,6 +56,7 @@ class SqlEventStore(EventStore):
     async def close(self) -> None:
         await self._writer.stop()
         await self._notices.stop()
+        await self._reader.close()
 
     async def commit(self, commit: Commit) -> CommitResult:
         return await self._writer.submit(commit)
@@ -61,13 +64,13 @@ class SqlEventStore(EventStore):
     async def read_stream(
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
     ) -> list[RecordedEvent]:
-        q = DriverQuery(self.engine.dialect.paramstyle)
+        q = self._query()
         where = [f"e.stream_id = {q.param(stream_id)}"]
         if from_version > 1:
             where.append(f"e.version >= {q.param(from_version)}")
         if to_version is not None:
             where.append(f"e.version <= {q.param(to_version)}")
-        return await self._fetch(q, f"{' AND '.join(where)} ORDER BY e.version")
+        return await self._recorded(q, f"{' AND '.join(where)} ORDER BY e.version")
 
     async def read_all(
         self,
@@ -80,7 +83,7 @@ class SqlEventStore(EventStore):
     ) -> list[RecordedEvent]:
         if types is not None and not types:
             return []
-        q = DriverQuery(self.engine.dialect.paramstyle)
+        q = self._query()
         where = [f"e.position > {q.param(after)}"]
         if to_position is not None:
             where.append(f"e.position <= {q.param(to_position)}")
@@ -88,68 +91,77 @@ class SqlEventStore(EventStore):
             where.append(f"e.stream_id = {q.param(stream_id)}")
         if types is not None:
             where.append(f"e.type IN ({', '.join(q.param(t) for t in types)})")
-        return await self._fetch(
+        return await self._recorded(
             q, f"{' AND '.join(where)} ORDER BY e.position LIMIT {q.param(limit)}"
         )
 
-    async def _fetch(self, q: DriverQuery, condition: str) -> list[RecordedEvent]:
-        async with self.engine.connect() as conn:
-            result = await conn.exec_driver_sql(
-                f"{SELECT_RECORDED} WHERE {condition}", tuple(q.params)
-            )
-            rows = result.all()
+    async def _recorded(self, q: DriverQuery, condition: str) -> list[RecordedEvent]:
+        rows = await self._reader.fetch(f"{SELECT_RECORDED} WHERE {condition}", q.params)
         return [recorded(row) for row in rows]
 
     async def head_position(self) -> int:
-        return await self._scalar(select(func.coalesce(func.max(events.c.position), 0)))
+        return await self._number("SELECT max(position) FROM events", ())
 
     async def stream_version(self, stream_id: str) -> int:
-        return await self._scalar(
-            select(func.coalesce(func.max(events.c.version), 0))
-            .where(events.c.stream_id == stream_id)
-        )
+        q = self._query()
+        sql = f"SELECT max(version) FROM events WHERE stream_id = {q.param(stream_id)}"
+        return await self._number(sql, q.params)
 
     async def version_at(self, stream_id: str, at: datetime) -> int:
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        return await self._scalar(
-            select(func.coalesce(func.max(events.c.version), 0))
-            .where(events.c.stream_id == stream_id)
-            .where(events.c.recorded_at <= at)
+        q = self._query()
+        sql = (
+            f"SELECT max(version) FROM events WHERE stream_id = {q.param(stream_id)}"
+            f" AND recorded_at <= {q.param(self._instant(at))}"
         )
-
-    async def _scalar(self, query: Any) -> int:
-        async with self.engine.connect() as conn:
-            return int((await conn.execute(query)).scalar() or 0)
+        return await self._number(sql, q.params)
 
     async def latest_snapshot(
         self, stream_id: str, *, max_version: int | None = None
     ) -> Snapshot | None:
-        s = snapshots.c
-        query = select(s.version, s.schema_version, s.state).where(s.stream_id == stream_id)
+        q = self._query()
+        sql = (
+            "SELECT version, schema_version, state FROM snapshots"
+            f" WHERE stream_id = {q.param(stream_id)}"
+        )
         if max_version is not None:
-            query = query.where(s.version <= max_version)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query.order_by(s.version.desc()).limit(1))).first()
-        if row is None:
+            sql += f" AND version <= {q.param(max_version)}"
+        rows = await self._reader.fetch(f"{sql} ORDER BY version DESC LIMIT 1", q.params)
+        if not rows:
             return None
-        version, schema_version, state = row
+        version, schema_version, state = rows[0]
         return Snapshot(stream_id, version, loads(state), schema_version)
 
     async def claim_owner(self, scope: str, value: str) -> str | None:
-        query = select(claims.c.owner).where(claims.c.scope == scope, claims.c.value == value)
-        async with self.engine.connect() as conn:
-            owner: str | None = (await conn.execute(query)).scalar()
-        return owner
+        q = self._query()
+        sql = (
+            f"SELECT owner FROM claims WHERE scope = {q.param(scope)}"
+            f" AND value = {q.param(value)}"
+        )
+        rows = await self._reader.fetch(sql, q.params)
+        return str(rows[0][0]) if rows else None
 
     async def idempotent_result(self, key: str) -> IdempotentReplay | None:
-        i = idempotency.c
-        query = select(i.result, i.position).where(
-            i.key == key, i.created_at > datetime.now(UTC) - IDEMPOTENCY_TTL
+        q = self._query()
+        fresh_since = self._instant(datetime.now(UTC) - IDEMPOTENCY_TTL)
+        sql = (
+            f"SELECT result, position FROM idempotency WHERE key = {q.param(key)}"
+            f" AND created_at > {q.param(fresh_since)}"
         )
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return None if row is None else IdempotentReplay(loads(row[0]), row[1])
+        rows = await self._reader.fetch(sql, q.params)
+        return IdempotentReplay(loads(rows[0][0]), rows[0][1]) if rows else None
+
+    def _query(self) -> DriverQuery:
+        return DriverQuery(self._reader.dialect)
+
+    def _instant(self, at: datetime) -> Any:
+        """An instant as this backend's driver compares it (ISO text on SQLite)."""
+        if self._reader.dialect == "sqlite":
+            return to_text(at)
+        return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+    async def _number(self, sql: str, params: Sequence[Any]) -> int:
+        rows = await self._reader.fetch(sql, params)
+        return int(rows[0][0] or 0) if rows else 0
 
     async def stats(self) -> dict[str, Any]:
         e = events.c
