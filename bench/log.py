@@ -23,11 +23,12 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import psycopg
@@ -42,6 +43,7 @@ from events.db import create_engine, migrate
 from events.model import NO_STREAM, Commit, ExpectedVersion, Snapshot, StreamAppend
 from events.store import SqlEventStore
 
+T = TypeVar("T")
 PG_ADMIN_DSN = os.environ.get("CHRONICLE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CONCURRENCY = 32
 BATCH = 100
@@ -212,49 +214,22 @@ def es_load_ms(app: Application[uuid.UUID], post_id: uuid.UUID, repeats: int) ->
     return 1000 * median([timed(lambda: app.repository.get(post_id)) for _ in range(repeats)])
 
 
-def measure_eventsourcing(database: Database, sizes: Sizes) -> Figures:
-    figures = Figures()
-    label = f"[{database.backend}] eventsourcing"
-    # It is synchronous: give it whichever way of taking 32 callers suits it best.
-    trial = min(sizes.single_commits, 1_000)
-    modes = {}
-    for threads in (CONCURRENCY, 1):
-        modes[threads] = es_single_commits(database, f"mode{threads}", trial, threads)
-        progress(f"{label}: trial of {trial} single-event saves, {threads} thread(s): "
-                 f"{number(modes[threads], 'events/s')}")
-    threads = max(modes, key=lambda t: modes[t])
-    figures.note = "32 threads" if threads > 1 else "sequential"
-    runs = []
-    for run in range(1, sizes.runs + 1):
-        runs.append(es_single_commits(database, f"single{run}", sizes.single_commits, threads))
-        progress(f"{label}: {sizes.single_commits} single-event saves ({figures.note}), run "
-                 f"{run}/{sizes.runs}: {number(runs[-1], 'events/s')}")
-    figures.single_commits = median(runs)
-
-    runs = []
-    for run in range(1, sizes.runs + 1):
-        runs.append(es_batches(database, f"batch{run}", sizes.batched_events))
-        progress(f"{label}: batches of {BATCH}, run {run}/{sizes.runs}: "
-                 f"{number(runs[-1], 'events/s')}")
-    figures.batched = median(runs)
-
+def es_loads(database: Database, sizes: Sizes) -> tuple[float, dict[int, float]]:
+    """ms to load the unsnapshotted history, and each snapshotted one by length."""
     plain = EsPosts(env=database.eventsourcing_env("plain"))
     try:
-        post_id = es_post_with_history(plain, HISTORIES[0])
-        figures.load_plain = es_load_ms(plain, post_id, sizes.loads)
-        progress(f"{label}: load {HISTORIES[0]} events: {number(figures.load_plain, 'ms')}")
+        unsnapshotted = es_load_ms(plain, es_post_with_history(plain, HISTORIES[0]), sizes.loads)
     finally:
         plain.close()
     snapshotted = EsSnapshottedPosts(env=database.eventsourcing_env("snapshotted"))
     try:
-        for length in HISTORIES:
-            post_id = es_post_with_history(snapshotted, length)
-            figures.load_snapshotted[length] = es_load_ms(snapshotted, post_id, sizes.loads)
-            progress(f"{label}: load {length} events, snapshotted: "
-                     f"{number(figures.load_snapshotted[length], 'ms')}")
+        by_length = {
+            length: es_load_ms(snapshotted, es_post_with_history(snapshotted, length), sizes.loads)
+            for length in HISTORIES
+        }
     finally:
         snapshotted.close()
-    return figures
+    return unsnapshotted, by_length
 
 
 # --- Chronicle ---------------------------------------------------------------
@@ -325,41 +300,81 @@ async def chronicle_load_ms(store: SqlEventStore, post_id: str, length: int, rep
     return 1000 * median(times)
 
 
-async def measure_chronicle(database: Database, sizes: Sizes) -> Figures:
-    figures = Figures(note="32 asyncio tasks")
-    label = f"[{database.backend}] Chronicle"
-    url = database.chronicle_url()
-    await migrate(url)
-    engine = create_engine(url)  # default durability: synchronous=FULL on SQLite
-    store = SqlEventStore(engine)
-    await store.start()
-    try:
-        runs = []
+async def chronicle_loads(store: SqlEventStore, sizes: Sizes) -> tuple[float, dict[int, float]]:
+    plain_id = await chronicle_post_with_history(store, HISTORIES[0], snapshots=False)
+    unsnapshotted = await chronicle_load_ms(store, plain_id, HISTORIES[0], sizes.loads)
+    by_length = {}
+    for length in HISTORIES:
+        post_id = await chronicle_post_with_history(store, length, snapshots=True)
+        by_length[length] = await chronicle_load_ms(store, post_id, length, sizes.loads)
+    return unsnapshotted, by_length
+
+
+def with_store(database: Database, work: Callable[[SqlEventStore], Awaitable[T]]) -> T:
+    """Run ``work`` against a started store with the defaults (synchronous=FULL on SQLite)."""
+
+    async def run() -> T:
+        url = database.chronicle_url()
+        await migrate(url)
+        engine = create_engine(url)
+        store = SqlEventStore(engine)
+        await store.start()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+# --- both, interleaved -----------------------------------------------------------
+# Runs alternate between the libraries so that other work on a shared machine
+# weighs on both alike, and the ratios stay meaningful when the figures move.
+
+
+def measure(backend: str, sizes: Sizes) -> tuple[Figures, Figures]:
+    ours, theirs = Figures(note="32 asyncio tasks"), Figures()
+    with fresh_database(backend) as mine, fresh_database(backend) as library:
+        # eventsourcing is synchronous: let it take 32 callers whichever way suits it best.
+        trial = min(sizes.single_commits, 1_000)
+        modes = {threads: es_single_commits(library, f"trial{threads}", trial, threads)
+                 for threads in (CONCURRENCY, 1)}
+        threads = max(modes, key=lambda t: modes[t])
+        theirs.note = "32 threads" if threads > 1 else "sequential"
+        progress(f"[{backend}] eventsourcing trial: " + ", ".join(
+            f"{t} thread(s) {number(v, 'events/s')}" for t, v in modes.items()))
+
+        runs: dict[str, list[float]] = {"ours": [], "theirs": []}
         for run in range(1, sizes.runs + 1):
-            runs.append(await chronicle_single_commits(store, sizes.single_commits))
-            progress(f"{label}: {sizes.single_commits} single-event commits, run {run}/"
-                     f"{sizes.runs}: {number(runs[-1], 'events/s')}")
-        figures.single_commits = median(runs)
-        runs = []
+            runs["ours"].append(with_store(
+                mine, lambda store: chronicle_single_commits(store, sizes.single_commits)))
+            runs["theirs"].append(
+                es_single_commits(library, f"single{run}", sizes.single_commits, threads))
+            progress(f"[{backend}] {sizes.single_commits} single-event commits, run {run}/"
+                     f"{sizes.runs}: Chronicle {number(runs['ours'][-1], 'events/s')}, "
+                     f"eventsourcing {number(runs['theirs'][-1], 'events/s')}")
+        ours.single_commits, theirs.single_commits = median(runs["ours"]), median(runs["theirs"])
+
+        runs = {"ours": [], "theirs": []}
         for run in range(1, sizes.runs + 1):
-            runs.append(await chronicle_batches(store, sizes.batched_events))
-            progress(f"{label}: batches of {BATCH}, run {run}/{sizes.runs}: "
-                     f"{number(runs[-1], 'events/s')}")
-        figures.batched = median(runs)
-        post_id = await chronicle_post_with_history(store, HISTORIES[0], snapshots=False)
-        figures.load_plain = await chronicle_load_ms(store, post_id, HISTORIES[0], sizes.loads)
-        progress(f"{label}: load {HISTORIES[0]} events: {number(figures.load_plain, 'ms')}")
-        for length in HISTORIES:
-            post_id = await chronicle_post_with_history(store, length, snapshots=True)
-            figures.load_snapshotted[length] = await chronicle_load_ms(
-                store, post_id, length, sizes.loads
-            )
-            progress(f"{label}: load {length} events, snapshotted: "
-                     f"{number(figures.load_snapshotted[length], 'ms')}")
-    finally:
-        await store.close()
-        await engine.dispose()
-    return figures
+            runs["ours"].append(with_store(
+                mine, lambda store: chronicle_batches(store, sizes.batched_events)))
+            runs["theirs"].append(es_batches(library, f"batch{run}", sizes.batched_events))
+            progress(f"[{backend}] batches of {BATCH}, run {run}/{sizes.runs}: Chronicle "
+                     f"{number(runs['ours'][-1], 'events/s')}, eventsourcing "
+                     f"{number(runs['theirs'][-1], 'events/s')}")
+        ours.batched, theirs.batched = median(runs["ours"]), median(runs["theirs"])
+
+        ours.load_plain, ours.load_snapshotted = with_store(
+            mine, lambda store: chronicle_loads(store, sizes))
+        theirs.load_plain, theirs.load_snapshotted = es_loads(library, sizes)
+        for name, figures in (("Chronicle", ours), ("eventsourcing", theirs)):
+            snapshotted = ", ".join(f"{count(n)} events {number(ms, 'ms')}"
+                                    for n, ms in figures.load_snapshotted.items())
+            progress(f"[{backend}] {name} loads: {count(HISTORIES[0])} events "
+                     f"{number(figures.load_plain, 'ms')}; snapshotted: {snapshotted}")
+    return ours, theirs
 
 
 # --- the table -----------------------------------------------------------------
@@ -424,10 +439,7 @@ def main() -> None:
 
     rows, growth = [], []
     for backend in backends:
-        with fresh_database(backend) as database:
-            chronicle = asyncio.run(measure_chronicle(database, sizes))
-        with fresh_database(backend) as database:
-            library = measure_eventsourcing(database, sizes)
+        chronicle, library = measure(backend, sizes)
         rows += rows_for(backend, chronicle, library, sizes)
         growth.append(growth_line(backend, chronicle, library))
 
