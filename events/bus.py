@@ -394,7 +394,11 @@ class Bus:
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        """A live subscription: entered only once the transport listens to ``channel``."""
+        """A live subscription: entered only once the transport listens to ``channel``.
+
+        While the transport is down this waits for the reconnection (wrap it in
+        ``asyncio.timeout`` to bound that); RuntimeError once the bus is closed.
+        """
         if self._supervisor is None:
             raise RuntimeError("bus is not connected")
         subscription = Subscription(channel, self.queue_size, self.stats)
