@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from resolvers.context import RequestContext
 from resolvers.pagination import Page, check_first, encode_cursor, int_cursor, make_page
+from resolvers.posts import post_by_id
 from resolvers.rows import CommentRow
 
 CURSOR = "comment"
@@ -14,9 +15,11 @@ CURSOR = "comment"
 async def list_comments(
     ctx: RequestContext, post_id: str, first: int | None, after: str | None
 ) -> Page[CommentRow]:
-    """The caller already sees the post (comments hang off a visible Post)."""
+    """Empty for a post the caller cannot see now (see ``history.post_history``)."""
     limit = check_first(first, ctx.services.max_page_size, default=50)
     last = int_cursor(after, CURSOR)
+    if await post_by_id(ctx, post_id) is None:
+        return Page([], False, 0)
     c = ctx.services.runner.tables().comments
     query = select(c).where(c.c.post_id == post_id).order_by(c.c.created_position)
     if last is not None:

@@ -6,25 +6,17 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from schema.limits import Limits, schema_extensions
+from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
-
-
-def _mutation_root() -> type | None:
-    # Until schema/mutation.py lands (MUTATIONS' file), the schema serves reads only.
-    try:
-        from schema.mutation import Mutation
-    except ModuleNotFoundError:
-        return None
-    return Mutation
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """Query, Mutation and Subscription with the error mapping, limits and caches."""
     return strawberry.Schema(
         query=Query,
-        mutation=_mutation_root(),
+        mutation=Mutation,
         subscription=Subscription,
         extensions=schema_extensions(limits),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
