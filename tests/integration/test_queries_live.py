@@ -1,0 +1,157 @@
+"""Subscription.events' switch from the store to the bus, with a bus that misbehaves.
+
+A scripted bus and an in-memory log make the hard cases deterministic: events
+committed between the catch-up and the first notice, notices that jump, a
+subscriber cut off for falling behind, a transport that drops. In every case
+each position arrives exactly once, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import pytest
+
+from domain.ports import Actor
+from events.bus import EVENTS_CHANNEL, BusDisconnected, BusError, SubscriberOverflow
+from events.model import RecordedEvent
+from resolvers.context import Services
+from resolvers.live import follow_events
+
+ADMIN = Actor("root", "ADMIN")
+
+
+class MemoryLog:
+    def __init__(self) -> None:
+        self.events: list[RecordedEvent] = []
+
+    def record(self, count: int = 1) -> int:
+        for _ in range(count):
+            position = len(self.events) + 1
+            self.events.append(RecordedEvent(
+                event_id=uuid.uuid4(), position=position, stream_id="p1", stream_type="Post",
+                version=position, type="PostEdited", schema_version=1,
+                data={"post_id": "p1", "title": f"v{position}"}, recorded_at=datetime.now(UTC),
+            ))
+        return len(self.events)
+
+    async def read_all(
+        self, *, after: int = 0, limit: int = 1000, stream_id: str | None = None,
+        types: Sequence[str] | None = None, to_position: int | None = None,
+    ) -> list[RecordedEvent]:
+        await asyncio.sleep(0)
+        found = [e for e in self.events if e.position > after]
+        return found[:limit]
+
+
+class ScriptedSubscription:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict[str, Any] | BusError] = asyncio.Queue()
+
+    def __aiter__(self) -> ScriptedSubscription:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        item = await self.queue.get()
+        if isinstance(item, BusError):
+            raise item
+        return item
+
+
+class ScriptedBus:
+    def __init__(self) -> None:
+        self.subscriptions: list[ScriptedSubscription] = []
+        self.subscribed = asyncio.Event()
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[ScriptedSubscription]:
+        assert channel == EVENTS_CHANNEL
+        subscription = ScriptedSubscription()
+        self.subscriptions.append(subscription)
+        self.subscribed.set()
+        yield subscription
+
+    async def next_subscription(self, count: int) -> ScriptedSubscription:
+        while len(self.subscriptions) < count:
+            self.subscribed.clear()
+            await asyncio.wait_for(self.subscribed.wait(), 5)
+        return self.subscriptions[count - 1]
+
+
+def notice(last: int) -> dict[str, Any]:
+    return {"first_position": last, "last_position": last, "streams": ["p1"], "types": []}
+
+
+@pytest.fixture
+def log() -> MemoryLog:
+    return MemoryLog()
+
+
+@pytest.fixture
+def bus() -> ScriptedBus:
+    return ScriptedBus()
+
+
+@pytest.fixture
+def services(log: MemoryLog, bus: ScriptedBus) -> Services:
+    # An admin sees everything, so neither the read model nor the engine is consulted.
+    return Services(
+        store=cast(Any, log), runner=cast(Any, None), engine=cast(Any, None),
+        execute=cast(Any, None), tokens=cast(Any, None), bus=cast(Any, bus),
+    )
+
+
+async def positions(stream: AsyncIterator[Any], count: int) -> list[int]:
+    return [(await asyncio.wait_for(anext(stream), 5)).position for _ in range(count)]
+
+
+async def test_events_recorded_during_the_catch_up_are_sent_once(
+    log: MemoryLog, bus: ScriptedBus, services: Services
+) -> None:
+    log.record(3)
+    stream = follow_events(services, ADMIN, after=None)
+    assert await positions(stream, 3) == [1, 2, 3]
+    live = await bus.next_subscription(1)
+    log.record(2)  # committed while we were catching up: their notices arrive late
+    live.queue.put_nowait(notice(4))
+    live.queue.put_nowait(notice(5))
+    log.record()
+    live.queue.put_nowait(notice(6))
+    assert await positions(stream, 3) == [4, 5, 6]
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_jump_in_notices_is_filled_from_the_store(
+    log: MemoryLog, bus: ScriptedBus, services: Services
+) -> None:
+    stream = follow_events(services, ADMIN, after=None)
+    first = asyncio.ensure_future(positions(stream, 4))
+    live = await bus.next_subscription(1)
+    log.record(4)
+    live.queue.put_nowait(notice(4))  # notices 1-3 were lost on the way
+    assert await first == [1, 2, 3, 4]
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("failure", [SubscriberOverflow("behind"), BusDisconnected("gone")])
+async def test_a_subscriber_cut_off_by_the_bus_resubscribes_and_resyncs_from_the_store(
+    log: MemoryLog, bus: ScriptedBus, services: Services, failure: BusError
+) -> None:
+    log.record(2)
+    stream = follow_events(services, ADMIN, after=1)
+    assert await positions(stream, 1) == [2]
+    first = await bus.next_subscription(1)
+    log.record(3)  # 3, 4, 5: their notices are dropped with the failing subscription
+    first.queue.put_nowait(failure)
+    assert await positions(stream, 3) == [3, 4, 5]
+    second = await bus.next_subscription(2)
+    log.record()
+    second.queue.put_nowait(notice(5))  # stale: already read from the store
+    second.queue.put_nowait(notice(6))
+    assert await positions(stream, 1) == [6]
+    await stream.aclose()  # type: ignore[attr-defined]
