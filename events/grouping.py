@@ -47,6 +47,8 @@ class Group:
 
     head: int
     recorded_at: datetime
+    stored_at: Any
+    """``recorded_at`` as the driver takes it (ISO text on SQLite)."""
     versions: dict[str, int]
     owners: dict[ClaimKey, str]
     replays: dict[str, IdempotentReplay]
@@ -55,11 +57,9 @@ class Group:
 
     stored_owners: dict[ClaimKey, str] = field(init=False)
     """The owners as read from the database, to write only what changed."""
-    stored_at: Any = None
-    """``recorded_at`` as the driver takes it (ISO text on SQLite)."""
     event_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    snapshot_rows: list[dict[str, Any]] = field(default_factory=list)
-    idempotency_rows: list[dict[str, Any]] = field(default_factory=list)
+    snapshot_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    idempotency_rows: list[tuple[Any, ...]] = field(default_factory=list)
     new_keys: dict[str, bytes] = field(default_factory=dict)
     shredded: set[str] = field(default_factory=set)
     # insertion-ordered sets, for the bus notice
@@ -144,11 +144,10 @@ class Group:
             versions[append.stream_id] = version
             if append.snapshot is not None:
                 snap = append.snapshot
-                self.snapshot_rows.append({
-                    "stream_id": snap.stream_id, "version": snap.version,
-                    "schema_version": snap.schema_version, "state": dumps(snap.state),
-                    "created_at": self.recorded_at,
-                })
+                self.snapshot_rows.append((
+                    snap.stream_id, snap.version, snap.schema_version, dumps(snap.state),
+                    self.stored_at,
+                ))
         for subject in commit.shred:
             self.keys[subject] = None
             self.new_keys.pop(subject, None)
@@ -156,10 +155,9 @@ class Group:
         if commit.idempotency_key:
             replay = IdempotentReplay(commit.result, self.head)
             self.replays[commit.idempotency_key] = replay
-            self.idempotency_rows.append({
-                "key": commit.idempotency_key, "result": dumps(commit.result),
-                "position": self.head, "created_at": self.recorded_at,
-            })
+            self.idempotency_rows.append((
+                commit.idempotency_key, dumps(commit.result), self.head, self.stored_at,
+            ))
         return CommitResult(events=recorded, versions=versions)
 
     def _key_for(self, subject: str) -> bytes:
@@ -170,10 +168,10 @@ class Group:
             self.new_keys[subject] = key
         return key
 
-    def claim_changes(self) -> tuple[list[ClaimKey], list[dict[str, str]]]:
+    def claim_changes(self) -> tuple[list[ClaimKey], list[tuple[str, str, str]]]:
         """(claims to delete, claims to insert) to turn the stored owners into the group's."""
         deleted: list[ClaimKey] = []
-        inserted: list[dict[str, str]] = []
+        inserted: list[tuple[str, str, str]] = []
         for key in self.stored_owners.keys() | self.owners.keys():
             before, after = self.stored_owners.get(key), self.owners.get(key)
             if before == after:
@@ -181,6 +179,6 @@ class Group:
             if before is not None:
                 deleted.append(key)
             if after is not None:
-                inserted.append({"scope": key[0], "value": key[1], "owner": after})
+                inserted.append((key[0], key[1], after))
         return deleted, inserted
 

@@ -57,18 +57,16 @@ EVENT_COLUMNS: Final = (
 """The order of the tuples :func:`insert_events_sql` takes."""
 
 
-def insert_events_sql(paramstyle: str) -> str:
+def insert_events_sql(dialect: str) -> str:
     """The INSERT of event rows as driver SQL, for ``executemany`` of plain tuples.
 
     A group inserts up to thousands of rows; SQLAlchemy's per-row parameter
     processing would cost more than the insert itself.
     """
-    if paramstyle == "qmark":
+    if dialect == "sqlite":
         marks = ", ".join("?" for _ in EVENT_COLUMNS)
-    elif paramstyle == "numeric_dollar":
-        marks = ", ".join(f"${i}" for i in range(1, len(EVENT_COLUMNS) + 1))
     else:
-        raise ValueError(f"unsupported paramstyle {paramstyle!r}")
+        marks = ", ".join(f"${i}" for i in range(1, len(EVENT_COLUMNS) + 1))
     return f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks})"
 
 

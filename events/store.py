@@ -29,7 +29,8 @@ from events.reading import DriverQuery, reader_for
 from events.rows import SELECT_RECORDED, recorded
 from events.serialization import loads
 from events.tables import events, to_text
-from events.writer import IDEMPOTENCY_TTL, GroupWriter, WriterMetrics, purge_idempotency
+from events.transaction import IDEMPOTENCY_TTL
+from events.writer import GroupWriter, WriterMetrics, purge_idempotency
 
 __all__ = ["Publisher", "SqlEventStore"]
 

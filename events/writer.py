@@ -1,12 +1,12 @@
 """The one writer per store: concurrently issued commits share a transaction.
 
-A commit through the async stack costs about a millisecond whatever it
-carries, so the writer takes every commit waiting in its queue (up to
-``group_max``), checks them in order against state read once under the write
-lock, writes the accepted ones with one statement per table and commits
-once. A commit refused by its checks gets its own exception and is simply
-left out; if the transaction itself fails, its commits are retried one by one
-so that only the guilty one fails.
+A transaction costs about a millisecond whatever it carries, so the writer
+takes every commit waiting in its queue (up to ``group_max``), checks them in
+order against state read once under the write lock, writes the accepted ones
+with one statement per table and commits once (``events.transaction``, run
+by a session of ``events.write_sessions``). A commit refused by its checks
+gets its own exception and is simply left out; if the transaction itself
+fails, its commits are retried one by one so that only the guilty one fails.
 """
 
 from __future__ import annotations
@@ -14,35 +14,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, null, select, tuple_, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from events.db import is_sqlite, lock_log, write_transaction, writer_connection
+from events.db import write_transaction
 from events.grouping import Group
-from events.model import (
-    ClaimTaken,
-    Commit,
-    CommitResult,
-    ConcurrencyError,
-    IdempotentReplay,
-    Notice,
-)
-from events.rows import insert_events_sql
-from events.serialization import loads
-from events.tables import claims, events, idempotency, snapshots, subject_keys, to_text
+from events.model import Commit, CommitResult, Notice
+from events.tables import idempotency
+from events.transaction import IDEMPOTENCY_TTL, Outcome, group_commit
+from events.write_sessions import WriteSession, write_session_for
 
 log = logging.getLogger(__name__)
-
-IDEMPOTENCY_TTL = timedelta(hours=24)
-_CHUNK = 500
-"""Values per IN list: well below SQLite's and asyncpg's bound-parameter limits."""
-Refusal = ConcurrencyError | ClaimTaken | IdempotentReplay
-T = TypeVar("T")
 
 
 @dataclass
@@ -83,12 +70,13 @@ class GroupWriter:
         """Subject keys known to exist, so most groups need not read them."""
         self._queue: asyncio.Queue[_Pending | None] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._conn: AsyncConnection | None = None
+        self._session: WriteSession | None = None
         self._last_recorded_at = datetime.min.replace(tzinfo=UTC)
         self.metrics = WriterMetrics()
 
     async def start(self) -> None:
         if self._task is None:
+            self._session = await write_session_for(self._engine)
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._run(), name="chronicle-event-writer")
 
@@ -100,7 +88,9 @@ class GroupWriter:
         queue.put_nowait(None)
         await self._task
         self._task = None
-        await self._release_connection()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def submit(self, commit: Commit) -> CommitResult:
         if self._queue is None or self._task is None or self._task.done():
@@ -156,7 +146,7 @@ class GroupWriter:
                 group.first_position, group.head, tuple(group.streams), tuple(group.types)
             ))
 
-    def _record(self, batch: list[_Pending], outcomes: list[CommitResult | Refusal]) -> None:
+    def _record(self, batch: list[_Pending], outcomes: list[Outcome]) -> None:
         m = self.metrics
         now = time.perf_counter()
         m.groups_total += 1
@@ -172,145 +162,20 @@ class GroupWriter:
                 m.commits_refused += 1
             _settle(pending.future, outcome)
 
-    async def _transaction(
-        self, batch: list[_Pending]
-    ) -> tuple[list[CommitResult | Refusal], Group]:
+    async def _transaction(self, batch: list[_Pending]) -> tuple[list[Outcome], Group]:
+        assert self._session is not None
         commits = [p.commit for p in batch]
-        conn = await self._connection()
-        try:
-            async with conn.begin():
-                await lock_log(conn)
-                group = await self._load(conn, commits)
-                outcomes: list[CommitResult | Refusal] = []
-                for commit in commits:
-                    try:
-                        outcomes.append(group.accept(commit))
-                    except (ConcurrencyError, ClaimTaken, IdempotentReplay) as refusal:
-                        outcomes.append(refusal)
-                await _flush(conn, group)
-        except BaseException:
-            await self._release_connection()  # it may be broken: the next group opens another
-            raise
+        # recorded_at never goes backwards within a process, so version_at stays monotone
+        recorded_at = self._last_recorded_at = max(datetime.now(UTC), self._last_recorded_at)
+        dialect, keys = self._session.dialect, self._keys
+        outcomes, group = await self._session.run(lambda: group_commit(
+            commits, dialect=dialect, recorded_at=recorded_at, known_keys=keys
+        ))
         # committed: only now may the key cache learn from this group
         for subject in group.shredded:
             self._keys.pop(subject, None)
         self._keys.update(group.new_keys)
         return outcomes, group
-
-    async def _connection(self) -> AsyncConnection:
-        # The writer keeps one connection: a pool checkout and its reset on
-        # checkin would cost two more round trips per group.
-        if self._conn is None:
-            self._conn = await writer_connection(self._engine)
-        return self._conn
-
-    async def _release_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await conn.close()
-            except Exception:
-                log.warning("closing the writer's connection failed", exc_info=True)
-
-    async def _load(self, conn: AsyncConnection, commits: Sequence[Commit]) -> Group:
-        now = datetime.now(UTC)
-        # recorded_at never goes backwards within a process, so version_at stays monotone
-        self._last_recorded_at = recorded_at = max(now, self._last_recorded_at)
-        # The head and the streams' versions in one round trip: the head is the
-        # row whose stream_id is NULL.
-        head = 0
-        versions: dict[str, int] = {}
-        stream_ids = list({a.stream_id for c in commits for a in c.appends})
-        chunks = list(_chunks(stream_ids)) or [[]]
-        for i, chunk in enumerate(chunks):
-            query: Any = (
-                select(events.c.stream_id, func.max(events.c.version))
-                .where(events.c.stream_id.in_(chunk))
-                .group_by(events.c.stream_id)
-            )
-            if i == 0:
-                query = union_all(select(null(), func.max(events.c.position)), query)
-            for sid, value in await conn.execute(query):
-                if sid is None:
-                    head = int(value or 0)
-                else:
-                    versions[sid] = value
-        claim_keys = {(c.scope, c.value) for m in commits for c in (*m.claims, *m.releases)}
-        owners: dict[tuple[str, str], str] = {}
-        for pairs in _chunks(claim_keys):
-            found = await conn.execute(
-                select(claims.c.scope, claims.c.value, claims.c.owner)
-                .where(tuple_(claims.c.scope, claims.c.value).in_(pairs))
-            )
-            owners.update({(s, v): o for s, v, o in found})
-        return Group(
-            head=head,
-            recorded_at=recorded_at,
-            stored_at=to_text(recorded_at) if is_sqlite(conn) else recorded_at,
-            versions=versions,
-            owners=owners,
-            replays=await _fresh_replays(conn, commits, now),
-            keys=await self._subject_keys(conn, commits),
-        )
-
-    async def _subject_keys(
-        self, conn: AsyncConnection, commits: Sequence[Commit]
-    ) -> dict[str, bytes | None]:
-        wanted = set()
-        for commit in commits:
-            for append in commit.appends:
-                for e in append.events:
-                    spec = e.spec
-                    if spec.personal and spec.subject and (s := getattr(e, spec.subject)):
-                        wanted.add(str(s))
-        keys: dict[str, bytes | None] = {s: self._keys[s] for s in wanted if s in self._keys}
-        for chunk in _chunks(wanted - keys.keys()):
-            rows = await conn.execute(
-                select(subject_keys.c.subject_id, subject_keys.c.key)
-                .where(subject_keys.c.subject_id.in_(chunk))
-            )
-            keys.update({s: bytes(k) for s, k in rows})
-        return keys
-
-
-async def _fresh_replays(
-    conn: AsyncConnection, commits: Sequence[Commit], now: datetime
-) -> dict[str, IdempotentReplay]:
-    wanted = {c.idempotency_key for c in commits if c.idempotency_key}
-    replays: dict[str, IdempotentReplay] = {}
-    for chunk in _chunks(wanted):
-        rows = await conn.execute(
-            select(idempotency.c.key, idempotency.c.result, idempotency.c.position)
-            .where(idempotency.c.key.in_(chunk))
-            .where(idempotency.c.created_at > now - IDEMPOTENCY_TTL)
-        )
-        replays.update({k: IdempotentReplay(loads(r), p) for k, r, p in rows})
-    return replays
-
-
-async def _flush(conn: AsyncConnection, group: Group) -> None:
-    if group.event_rows:
-        await conn.exec_driver_sql(insert_events_sql(conn.dialect.paramstyle), group.event_rows)
-    if group.snapshot_rows:
-        await conn.execute(insert(snapshots), group.snapshot_rows)
-    deleted, inserted = group.claim_changes()
-    for pairs in _chunks(deleted):
-        await conn.execute(delete(claims).where(tuple_(claims.c.scope, claims.c.value).in_(pairs)))
-    if inserted:
-        await conn.execute(insert(claims), inserted)
-    if group.idempotency_rows:
-        # a key older than the TTL may still have its row: the new use replaces it
-        reused = [r["key"] for r in group.idempotency_rows]
-        for chunk in _chunks(reused):
-            await conn.execute(delete(idempotency).where(idempotency.c.key.in_(chunk)))
-        await conn.execute(insert(idempotency), group.idempotency_rows)
-    for chunk in _chunks(group.shredded):
-        await conn.execute(delete(subject_keys).where(subject_keys.c.subject_id.in_(chunk)))
-    if group.new_keys:
-        await conn.execute(insert(subject_keys), [
-            {"subject_id": s, "key": k, "created_at": group.recorded_at}
-            for s, k in group.new_keys.items()
-        ])
 
 
 async def purge_idempotency(engine: AsyncEngine) -> None:
@@ -327,14 +192,3 @@ def _settle(future: asyncio.Future[CommitResult], outcome: Any) -> None:
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
-
-
-def _chunks(items: Iterable[T]) -> Iterable[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
