@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from events.model import EventStore
+from events.model import EventStore, RecordedEvent
 from projections.bookkeeping import advance, writing
 from projections.projection import Change, Projection
 
@@ -45,15 +45,20 @@ class Applied:
     changes: list[Change] = field(default_factory=list)
 
 
-async def apply_next_batch(
-    engine: AsyncEngine, store: EventStore, target: GenerationTables, limit: int
-) -> Applied:
-    """Apply up to ``limit`` events after ``target.position``; updates ``target.position``."""
-    projection = target.projection
-    after = target.position
+@dataclass(frozen=True)
+class Batch:
+    """Events read after ``after``; applying them moves the checkpoint to ``position``."""
+
+    after: int
+    position: int
+    events: list[RecordedEvent]
+    caught_up: bool
+
+
+async def read_batch(store: EventStore, projection: Projection, after: int, limit: int) -> Batch:
     head = await store.head_position()
     if head <= after:
-        return Applied(after, 0, True)
+        return Batch(after, after, [], True)
     events = await store.read_all(
         after=after, limit=limit, types=projection.types, to_position=head
     )
@@ -61,8 +66,24 @@ async def apply_next_batch(
     # Events of other types up to the head need no work, but the checkpoint passes them,
     # so that waiting for any position (a login failure, say) ends.
     new = events[-1].position if full else head
+    return Batch(after, new, events, new >= head)
+
+
+async def apply_batch(engine: AsyncEngine, target: GenerationTables, batch: Batch) -> Applied:
+    """Apply ``batch`` (read after ``target.position``) and move the checkpoint with it."""
+    projection = target.projection
+    if batch.position == batch.after:
+        return Applied(batch.after, 0, batch.caught_up)
     async with writing(engine) as conn:
-        await advance(conn, projection.name, target.generation, after, new)
-        changes = await projection.apply(conn, target.tables, events) if events else []
-    target.position = new
-    return Applied(new, len(events), new >= head, changes)
+        await advance(conn, projection.name, target.generation, batch.after, batch.position)
+        changes = await projection.apply(conn, target.tables, batch.events) if batch.events else []
+    target.position = batch.position
+    return Applied(batch.position, len(batch.events), batch.caught_up, changes)
+
+
+async def apply_next_batch(
+    engine: AsyncEngine, store: EventStore, target: GenerationTables, limit: int
+) -> Applied:
+    """Apply up to ``limit`` events after ``target.position``; updates ``target.position``."""
+    batch = await read_batch(store, target.projection, target.position, limit)
+    return await apply_batch(engine, target, batch)

@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import PROJECTIONS_CHANNEL, Bus
 from events.model import EventStore
-from projections.batches import Applied, GenerationTables, apply_next_batch
+from projections.batches import (
+    Applied,
+    Batch,
+    GenerationTables,
+    apply_batch,
+    apply_next_batch,
+    read_batch,
+)
 from projections.bookkeeping import (
     CheckpointMoved,
     create_generation,
@@ -87,6 +94,7 @@ class Driver:
         self._steps = 0
         self._wake = asyncio.Event()
         self._drops: set[asyncio.Task[None]] = set()
+        self._read_ahead: asyncio.Task[Batch] | None = None
 
     @property
     def name(self) -> str:
@@ -160,6 +168,9 @@ class Driver:
         self._wake.clear()
 
     async def close(self) -> None:
+        if self._read_ahead is not None:
+            self._read_ahead.cancel()
+            self._read_ahead = None
         for task in list(self._drops):
             task.cancel()  # the next holder drops leftover generations on setup
         self._ready = False
@@ -184,15 +195,35 @@ class Driver:
         return busy
 
     async def _fill_rebuild(self, target: GenerationTables) -> bool:
-        """One batch into the next generation; swap when it has caught up. True if not done."""
-        applied: Applied = await apply_next_batch(
-            self._engine, self._store, target, self._rebuild_batch_size
-        )
+        """One batch into the next generation; swap when it has caught up. True if not done.
+
+        The next batch is read while this one is written: decoding events in
+        Python overlaps the database's work on the previous batch.
+        """
+        batch = await self._take_read_ahead()
+        if batch is None or batch.after != target.position:
+            batch = await read_batch(
+                self._store, self.projection, target.position, self._rebuild_batch_size
+            )
+        if not batch.caught_up:
+            self._read_ahead = asyncio.create_task(read_batch(
+                self._store, self.projection, batch.position, self._rebuild_batch_size
+            ))
+        applied: Applied = await apply_batch(self._engine, target, batch)
         self._progress.notify()
         if applied.caught_up and target.position >= self.live.position:
             await self._swap(target)
             return False
         return True
+
+    async def _take_read_ahead(self) -> Batch | None:
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is None:
+            return None
+        try:
+            return await ahead
+        except Exception:  # read again, in the caller, where a failure is reported
+            return None
 
     async def _swap(self, target: GenerationTables) -> None:
         async with writing(self._engine) as conn:

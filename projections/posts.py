@@ -23,6 +23,7 @@ from projections.projection import (
     delete_rows,
     insert_rows,
     load_rows,
+    update_rows,
 )
 from projections.tables import FOREVER, posts_tables
 
@@ -46,8 +47,8 @@ class PostsBatch:
     history: list[Row] = field(default_factory=list)
     newest_state: dict[str, Row] = field(default_factory=dict)
     """Per post, the newest history row written by this batch (its valid_to is still open)."""
-    close_existing: dict[str, int] = field(default_factory=dict)
-    """Per post, where the history row that was current before the batch ends."""
+    close_existing: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per post, (valid_from, valid_to) of the history row that was current before the batch."""
     comment_changes: list[Change] = field(default_factory=list)
 
     @classmethod
@@ -64,8 +65,9 @@ class PostsBatch:
         previous = self.newest_state.pop(post_id, None)
         if previous is not None:
             previous["valid_to"] = event.position
-        elif self.loaded.get(post_id) is not None:
-            self.close_existing[post_id] = event.position
+        elif (loaded := self.loaded.get(post_id)) is not None:
+            # The post row's position is the valid_from of its open history row.
+            self.close_existing[post_id] = (loaded["position"], event.position)
         if row is not None:
             row["position"] = event.position
             state = {**row, "valid_from": event.position, "valid_to": FOREVER}
@@ -112,7 +114,8 @@ def _post_event(b: PostsBatch, e: RecordedEvent, **values: object) -> None:
     row = b.post(post_id)
     if row is None:
         return
-    row = {**row, **values, "version": e.version, "updated_at": e.recorded_at}
+    # The batch owns its rows (history keeps copies): change them in place.
+    row.update(values, version=e.version, updated_at=e.recorded_at)
     b.changed(post_id, row, e)
 
 
@@ -156,7 +159,8 @@ def _count(b: PostsBatch, e: RecordedEvent, column: str, delta: int) -> None:
     post_id = e.data["post_id"]
     row = b.post(post_id)
     if row is not None:
-        b.changed(post_id, {**row, column: row[column] + delta}, e)
+        row[column] += delta
+        b.changed(post_id, row, e)
 
 
 def comment_added(b: PostsBatch, e: RecordedEvent) -> None:
@@ -266,19 +270,24 @@ async def load(
 async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> None:
     history = t["post_history"]
     if b.close_existing:
-        # Before inserting: the new rows are open (valid_to = FOREVER) too.
+        # By primary key: "valid_to = FOREVER" would tempt the planner into the asOf index.
         await conn.execute(
             history.update()
-            .where(and_(history.c.id == bindparam("pid"), history.c.valid_to == FOREVER))
+            .where(and_(history.c.id == bindparam("pid"), history.c.valid_from == bindparam("vf")))
             .values(valid_to=bindparam("vt")),
-            [{"pid": k, "vt": v} for k, v in b.close_existing.items()],
+            [{"pid": k, "vf": vf, "vt": vt} for k, (vf, vt) in b.close_existing.items()],
         )
     await insert_rows(conn, history, b.history)
 
-    # Changed rows are replaced: two statements per table however many events hit them.
-    existed = [k for k in b.dirty if b.loaded.get(k) is not None]
-    await delete_rows(conn, t["posts"], "id", existed)
-    await insert_rows(conn, t["posts"], [r for k in b.dirty if (r := b.posts[k]) is not None])
+    # A few statements per table however many events hit the rows.
+    existed = {k for k in b.dirty if b.loaded.get(k) is not None}
+    await delete_rows(conn, t["posts"], "id", [k for k in existed if b.posts[k] is None])
+    await update_rows(conn, t["posts"], "id", [
+        r for k in existed if (r := b.posts[k]) is not None
+    ])
+    await insert_rows(conn, t["posts"], [
+        r for k in b.dirty - existed if (r := b.posts[k]) is not None
+    ])
 
     await delete_rows(conn, t["post_tags"], "post_id", b.retagged)
     await insert_rows(conn, t["post_tags"], [

@@ -10,10 +10,13 @@ moves the checkpoint in it; ``apply`` only ever writes rows.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import MetaData, Table
+from sqlalchemy import Dialect, MetaData, Table, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.model import RecordedEvent
@@ -63,7 +66,8 @@ async def load_rows(
     col = table.c[column]
     for part in chunks(sorted(set(keys))):
         result = await conn.execute(table.select().where(col.in_(part)))
-        rows.extend(dict(r._mapping) for r in result)
+        names = tuple(result.keys())
+        rows.extend(dict(zip(names, r, strict=True)) for r in result)
     return rows
 
 
@@ -75,6 +79,78 @@ async def delete_rows(
         await conn.execute(table.delete().where(col.in_(part)))
 
 
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    columns: tuple[str, ...]
+    """The row key feeding each positional parameter, in order."""
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+def _positional(table: Table, dialect: Dialect, statement: Any, prefix: int) -> _Statement:
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(name[prefix:] for name in compiled.positiontup or ())
+    assert names, "a positional paramstyle is expected"
+    processors = tuple(table.c[name].type.bind_processor(dialect) for name in names)
+    return _Statement(compiled.string, names, processors)
+
+
+@lru_cache(maxsize=256)
+def _insert_for(table: Table, dialect: Dialect) -> _Statement:
+    return _positional(table, dialect, table.insert(), 0)
+
+
+@lru_cache(maxsize=256)
+def _update_for(table: Table, key: str, dialect: Dialect) -> _Statement:
+    # Bind names must differ from column names in UPDATE; the prefix is stripped again.
+    statement = (
+        table.update()
+        .where(table.c[key] == bindparam(f"k_{key}"))
+        .values({c.name: bindparam(f"v_{c.name}") for c in table.columns if c.name != key})
+    )
+    return _positional(table, dialect, statement, 2)
+
+
 async def insert_rows(conn: AsyncConnection, table: Table, rows: list[Row]) -> None:
+    """Insert complete rows with one driver-level ``executemany``."""
     if rows:
-        await conn.execute(table.insert(), rows)
+        await _execute_many(conn, _insert_for(table, conn.dialect), rows)
+
+
+async def update_rows(conn: AsyncConnection, table: Table, key: str, rows: list[Row]) -> None:
+    """Rewrite complete rows by ``key``: unlike delete + insert, untouched indexes stay put."""
+    if rows:
+        await _execute_many(conn, _update_for(table, key, conn.dialect), rows)
+
+
+async def _execute_many(conn: AsyncConnection, statement: _Statement, rows: list[Row]) -> None:
+    """SQLAlchemy's per-row parameter building costs more than the SQL itself at rebuild
+    rates, so rows become tuples here, through the bind processors SQLAlchemy would
+    apply (e.g. datetimes as text on SQLite)."""
+    values: list[Any] = list(map(itemgetter(*statement.columns), rows))
+    converted = [
+        (i, _memoized(p)) for i, p in enumerate(statement.processors) if p is not None
+    ]
+    if converted:
+        for index, row in enumerate(values):
+            mutable = list(row)
+            for i, process in converted:
+                mutable[i] = process(mutable[i])
+            values[index] = tuple(mutable)
+    await conn.exec_driver_sql(statement.sql, values)
+
+
+def _memoized(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """History rows repeat the same instants many times; convert each once per batch."""
+    seen: dict[Any, Any] = {}
+
+    def process(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            result = seen[value] = processor(value)
+            return result
+        except TypeError:  # unhashable: nothing to share
+            return processor(value)
+
+    return process
