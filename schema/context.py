@@ -48,6 +48,8 @@ class ChronicleContext(RequestContext):
     """``X-Min-Position`` as sent; parsed per operation so a bad value is BAD_USER_INPUT."""
     connection_params: dict[str, Any] | None = None
     """The websocket ``connection_init`` payload (strawberry sets it on connect)."""
+    on_socket: bool = False
+    """Shared by every operation of one websocket: each operation gets its own copy."""
 
 
 def parse_position(value: object, field: str) -> int | None:
@@ -105,7 +107,10 @@ async def http_context(services: Services, headers: Mapping[str, str]) -> Chroni
 def socket_context(services: Services) -> ChronicleContext:
     """The connection's context, until ``connection_init`` names the caller."""
     return ChronicleContext(
-        services=services, actor=None, request_id=current_request_id.get() or new_request_id()
+        services=services,
+        actor=None,
+        request_id=current_request_id.get() or new_request_id(),
+        on_socket=True,
     )
 
 
@@ -123,11 +128,13 @@ class OperationContext(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         shared = self.execution_context.context
-        if isinstance(shared, ChronicleContext) and shared.connection_params is not None:
+        if isinstance(shared, ChronicleContext) and shared.on_socket:
             # A websocket operation: fresh loaders and its own request id.
             request_id = new_request_id()
             current_request_id.set(request_id)
-            self.execution_context.context = dataclasses.replace(shared, request_id=request_id)
+            self.execution_context.context = dataclasses.replace(
+                shared, request_id=request_id, on_socket=False
+            )
         yield
 
     async def on_execute(self) -> AsyncIterator[None]:
