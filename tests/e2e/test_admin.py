@@ -40,8 +40,9 @@ async def test_rebuilding_an_unknown_projection_is_not_found(api: Api, admin: Me
 
 async def test_a_rebuild_under_concurrent_reads_fails_no_read(api: Api, admin: Member) -> None:
     author = await register(api)
-    for i in range(5):
-        await create(api, author.token, f"Post {i}", publish=True)
+    # enough of a log that the rebuild takes a while and reads overlap it
+    await asyncio.gather(*(create(api, author.token, f"Post {i}", publish=True)
+                           for i in range(30)))
     before = (await api(FEED))["posts"]
     rebuilding = asyncio.Event()
     failures: list[BaseException] = []
