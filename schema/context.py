@@ -25,7 +25,7 @@ from sqlalchemy import select
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, Unauthenticated
 from domain.ports import Actor
 from resolvers.consistency import StaleRead, wait_for_position
 from resolvers.context import RequestContext, Services
@@ -56,7 +56,7 @@ def parse_position(value: object, field: str) -> int | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise InvalidInput(field, f"{field} must be a position: a string of digits")
     return int(text)
 
@@ -81,9 +81,7 @@ async def actor_for(services: Services, token: str | None) -> Actor | None:
         return None
     try:
         user_id = services.tokens.verify(token)
-    except Exception:  # any verification failure means "not authenticated"
-        return None
-    if not user_id:
+    except Unauthenticated:  # forged, damaged or expired
         return None
     users = services.runner.tables().users
     query = select(users.c.role, users.c.forgotten).where(users.c.id == user_id)
