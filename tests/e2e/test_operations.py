@@ -69,3 +69,12 @@ def test_the_home_page_leads_to_the_api(server: Server) -> None:
     response = httpx.get(f"{server.base}/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_queries_may_be_sent_with_get_but_mutations_may_not(server: Server) -> None:
+    query = httpx.get(server.graphql_url, params={"query": "{ headPosition }"})
+    assert query.status_code == 200
+    assert query.json()["data"]["headPosition"].isdigit()
+    mutation = httpx.get(server.graphql_url,
+                         params={"query": 'mutation { forgetMe(password: "x") { id } }'})
+    assert mutation.status_code == 400
