@@ -20,9 +20,10 @@ from tests.e2e.server import Api, Server
 
 PG_ADMIN_DSN = os.environ.get("CHRONICLE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
-# Small enough that STALE_READ tests are quick, large enough for a loaded CI box.
+# Generous read waits: a loaded CI box must not turn a slow projection into STALE_READ.
+# Modules may override any of these with a SERVER_SETTINGS dict (test_stale_reads does).
 TEST_SETTINGS = {
-    "CHRONICLE_READ_WAIT_TIMEOUT": "4",
+    "CHRONICLE_READ_WAIT_TIMEOUT": "15",
     "CHRONICLE_LOGIN_MAX_FAILURES": "3",
     "CHRONICLE_PROJECTION_POLL_INTERVAL": "0.2",
 }
@@ -66,9 +67,9 @@ def start_server(data_dir: Path, extra: dict[str, str]) -> Server:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp(f"chronicle-{request.param}")
-    extra: dict[str, str] = {}
+    extra: dict[str, str] = dict(getattr(request.module, "SERVER_SETTINGS", {}))
     if request.param == "postgres":
-        extra = {
+        extra |= {
             "CHRONICLE_DATABASE_URL": request.getfixturevalue("pg_database"),
             "CHRONICLE_SECRET_KEY": uuid.uuid4().hex * 2,
         }

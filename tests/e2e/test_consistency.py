@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.members import register
-from tests.e2e.posts_api import POST, create, head
+from tests.e2e.posts_api import POST, create
 from tests.e2e.server import Api, code_of
-
-FAR_AHEAD = str(10**15)
 
 
 async def test_a_read_at_a_position_reflects_the_write_that_returned_it(api: Api) -> None:
@@ -17,33 +15,6 @@ async def test_a_read_at_a_position_reflects_the_write_that_returned_it(api: Api
     data = await api(POST, {"id": payload["post"]["id"]},
                      headers={"X-Min-Position": payload["position"]})
     assert data["post"]["title"] == "Fresh"
-
-
-async def test_a_position_the_log_has_not_reached_is_a_stale_read(api: Api) -> None:
-    response = await api.raw({"query": "{ headPosition }"}, headers={"X-Min-Position": FAR_AHEAD})
-    body = response.json()
-    assert response.status_code == 200
-    assert body["data"] is None
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["STALE_READ"]
-
-
-async def test_min_position_in_the_query_extensions_is_honoured_too(api: Api) -> None:
-    error = await api.error("{ headPosition }", extensions={"minPosition": FAR_AHEAD})
-    assert code_of(error) == "STALE_READ"
-    current = await head(api)
-    data = await api("{ headPosition }", extensions={"minPosition": str(current)})
-    assert int(data["headPosition"]) >= current
-
-
-async def test_a_mutation_behind_a_stale_read_is_not_executed(api: Api) -> None:
-    author = await register(api)
-    before = await head(api)
-    error = await api.error(
-        'mutation { createPost(input: {title: "never", body: "b"}) { position } }',
-        token=author.token, headers={"X-Min-Position": FAR_AHEAD},
-    )
-    assert code_of(error) == "STALE_READ"
-    assert await head(api) == before
 
 
 async def test_a_malformed_min_position_is_bad_user_input(api: Api) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from gql import Client, GraphQLRequest
-from gql.transport.exceptions import TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
 
 from tests.e2e.members import register
@@ -45,18 +44,6 @@ async def test_the_auth_token_in_connection_init_names_the_caller(
     event = first["events"]
     assert event["type"] == "UserRegistered"
     assert event["data"]["email"] == member.email  # the owner sees their email
-
-
-@pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_a_min_position_the_log_has_not_reached_fails_with_stale_read(
-    server: Server, api: Api, protocol: str
-) -> None:
-    member = await register(api)
-    init = {"authToken": member.token, "minPosition": str(10**15)}
-    with pytest.raises(TransportQueryError) as failed:
-        await _first(server, protocol, init, MY_EVENTS, {"streamId": member.id})
-    assert failed.value.errors
-    assert failed.value.errors[0]["extensions"]["code"] == "STALE_READ"
 
 
 async def test_a_reachable_min_position_lets_queries_over_the_socket_see_the_write(
