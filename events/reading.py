@@ -67,10 +67,14 @@ class EngineReader:
 
     async def fetch(self, sql: str, params: Sequence[Any]) -> Rows:
         async with self._engine.connect() as conn:
-            if self.dialect != "sqlite":
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-            result = await conn.exec_driver_sql(sql, tuple(params))
-            return result.all()
+            if self.dialect == "sqlite":
+                return (await conn.exec_driver_sql(sql, tuple(params))).all()
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            # asyncpg's own records: SQLAlchemy's Row wrapping costs ~20% of a 1 000-row read
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            rows: Rows = await driver.fetch(sql, *params)
+            return rows
 
     async def close(self) -> None:
         return None
