@@ -86,20 +86,25 @@ KeyFor = Callable[[str], bytes]
 
 
 def stored_data(event: DomainEvent, key_for: KeyFor) -> tuple[str, str | None, dict[str, Any]]:
-    """(camelCase JSON to store, subject whose key sealed it, plain snake_case data)."""
+    """(camelCase JSON to store, subject whose key sealed it, plain snake_case data).
+
+    Raises ValueError for personal data without a subject: it would otherwise be
+    stored in clear, beyond the reach of crypto-shredding.
+    """
     spec = event.spec
     plain = data_of(event)
-    subject: str | None = None
-    stored: dict[str, Any] = {}
-    sealing = bool(spec.personal) and spec.subject is not None
-    if sealing:
-        subject = plain[spec.subject] if spec.subject else None
-    key = key_for(subject) if sealing and subject else None
-    for name, value in plain.items():
-        if key is not None and value is not None and name in spec.personal:
-            value = crypto.seal(key, spec.name, name, value)
-        stored[camel(name)] = value
-    return dumps(stored), subject if key is not None else None, plain
+    personal = {name for name in spec.personal if plain.get(name) is not None}
+    if not personal:
+        return dumps({camel(name): value for name, value in plain.items()}), None, plain
+    subject = plain.get(spec.subject) if spec.subject else None
+    if not subject:
+        raise ValueError(f"{spec.name}: personal data without a subject whose key seals it")
+    key = key_for(str(subject))
+    stored = {
+        camel(name): crypto.seal(key, spec.name, name, value) if name in personal else value
+        for name, value in plain.items()
+    }
+    return dumps(stored), str(subject), plain
 
 
 SELECT_RECORDED: Final = (

@@ -64,10 +64,23 @@ def test_personal_fields_are_sealed_with_the_subjects_key_and_the_rest_stays_pla
 
 
 def test_unset_personal_fields_stay_null_and_need_no_ciphertext() -> None:
+    def no_key(subject: str) -> bytes:
+        raise AssertionError("nothing to seal: no key should be asked for")
+
     text, _, _ = stored_data(ProfileUpdated("u1", bio="hi"), lambda s: crypto.new_key())
+    unchanged, subject, _ = stored_data(ProfileUpdated("u1"), no_key)
 
     stored = loads(text)
     assert stored["displayName"] is None and stored["bio"] != "hi"
+    assert loads(unchanged) == {"userId": "u1", "displayName": None, "bio": None}
+    assert subject is None
+
+
+def test_personal_data_without_a_subject_is_refused_rather_than_stored_in_clear() -> None:
+    nobody = UserRegistered("", "ivy", "i@x.io", "Ivy", "h")
+
+    with pytest.raises(ValueError, match="personal data without a subject"):
+        stored_data(nobody, lambda s: crypto.new_key())
 
 
 def test_events_without_personal_data_need_no_key() -> None:
