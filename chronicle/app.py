@@ -207,17 +207,12 @@ async def metrics_endpoint(request: Request) -> Response:
         metrics.record_projections(
             await chronicle.store.head_position(), await chronicle.runner.statuses()
         )
-        figures = getattr(chronicle.store, "metrics", None)
-        if figures is not None:
-            metrics.record_store(_store_figures(figures))
     return Response(metrics.render(), media_type=CONTENT_TYPE)
 
 
-def _store_figures(figures: Any) -> dict[str, float]:
-    source = figures() if callable(figures) else figures
-    if not isinstance(source, dict):
-        source = vars(source)
-    return {k: float(v) for k, v in source.items() if isinstance(v, int | float)}
+def _store_metrics(app: Starlette) -> Any:
+    chronicle: Chronicle | None = app.state.chronicle
+    return None if chronicle is None else chronicle.store.metrics
 
 
 async def home(request: Request) -> Response:
@@ -274,6 +269,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.metrics = metrics
     app.state.chronicle = None
+    metrics.watch_store(lambda: _store_metrics(app))
     app.add_middleware(RequestIds, metrics=metrics)
     return app
 

@@ -8,7 +8,7 @@ scraped, so those components need not know Prometheus exists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -19,6 +19,13 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
+from prometheus_client.registry import Collector
 
 CONTENT_TYPE: str = CONTENT_TYPE_LATEST
 
@@ -61,10 +68,6 @@ class Metrics:
         self.head_position = Gauge(
             "chronicle_log_head_position", "Position of the last recorded event", registry=r
         )
-        self.store_figures = Gauge(
-            "chronicle_store", "Figures the event store reports (append latency, group size)",
-            ["figure"], registry=r,
-        )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
@@ -82,9 +85,48 @@ class Metrics:
             self.projection_lag.labels(status.name).set(status.lag)
             self.projection_live.labels(status.name).set(1 if str(status.state) == "LIVE" else 0)
 
-    def record_store(self, figures: Mapping[str, float]) -> None:
-        for name, value in figures.items():
-            self.store_figures.labels(name).set(value)
+    def watch_store(self, figures: Callable[[], Any]) -> None:
+        """Report the store writer's counters (``events.writer.WriterMetrics``) on each scrape."""
+        self.registry.register(StoreCollector(figures))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class StoreCollector(Collector):
+    """The group-committing writer's own counters, read as they are when scraped."""
+
+    def __init__(self, figures: Callable[[], Any]) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        m = self._figures()
+
+        def figure(name: str) -> float:
+            return float(getattr(m, name, 0) or 0)
+
+        yield SummaryMetricFamily(
+            "chronicle_append_latency_seconds",
+            "From a command's commit request to its durable commit (group commit included)",
+            count_value=int(figure("append_latency_seconds_count")),
+            sum_value=figure("append_latency_seconds_sum"),
+        )
+        yield CounterMetricFamily(
+            "chronicle_group_commits", "Transactions the writer committed (groups of commands)",
+            value=figure("groups_total"),
+        )
+        yield CounterMetricFamily(
+            "chronicle_commits", "Commands committed (several per group)",
+            value=figure("commits_total"),
+        )
+        yield CounterMetricFamily(
+            "chronicle_events_appended", "Events appended to the log", value=figure("events_total")
+        )
+        yield GaugeMetricFamily(
+            "chronicle_group_commit_size_last", "Commands in the last group commit",
+            value=figure("last_group_size"),
+        )
+        yield GaugeMetricFamily(
+            "chronicle_group_commit_size_max", "Most commands one group commit carried",
+            value=figure("max_group_size"),
+        )

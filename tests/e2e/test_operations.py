@@ -40,8 +40,10 @@ async def test_metrics_count_requests_and_errors_and_show_projection_lag(
     assert "chronicle_projection_lag_events{projection=" in text
     assert "chronicle_log_head_position" in text
     # the store's group-commit writer: append latency and group sizes
-    assert 'chronicle_store{figure="append_latency_seconds_sum"}' in text
-    assert 'chronicle_store{figure="max_group_size"}' in text
+    assert "chronicle_append_latency_seconds_count" in text
+    assert "chronicle_append_latency_seconds_sum" in text
+    assert "chronicle_group_commit_size_max" in text
+    assert "chronicle_group_commits_total" in text
 
 
 def test_every_response_carries_a_request_id(server: Server) -> None:
