@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.e2e.members import register
@@ -65,6 +67,11 @@ def test_browsers_get_graphiql_from_our_own_assets_never_a_cdn(server: Server) -
     page = response.text
     assert "unpkg.com" not in page and "jsdelivr" not in page
     assert "GraphiQL" in page
+    # every asset the page loads comes from this server (none when not built yet:
+    # then the page says how to build it)
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
+        assert httpx.get(f"{server.base}{asset}").status_code == 200, asset
+    assert re.search(r'(?:src|href)="(?:https?:)?//', page) is None
 
 
 def test_the_home_page_leads_to_the_api(server: Server) -> None:
