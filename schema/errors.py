@@ -79,7 +79,7 @@ def _domain(error: GraphQLError, cause: DomainError) -> GraphQLError:
 def classify(error: GraphQLError, request_id: str | None = None) -> GraphQLError:
     """The error as the client may see it."""
     cause = error.original_error
-    if isinstance(cause, DomainError) and cause.code in CODES:
+    if isinstance(cause, DomainError) and cause.code in CODES - {"INTERNAL"}:
         return _domain(error, cause)
     if cause is None and (error.extensions or {}).get("code") in CODES:
         return error
