@@ -10,11 +10,11 @@ checks run on scratch copies that are merged only on success.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from events import ids
 from events.crypto import new_key
 from events.model import (
     ANY,
@@ -69,6 +69,7 @@ class Group:
 
     def __post_init__(self) -> None:
         self.stored_owners = dict(self.owners)
+        self._unix_ms = int(self.recorded_at.timestamp() * 1000)
 
     def accept(self, commit: Commit) -> CommitResult:
         """Check ``commit`` against the group so far; on success, add it to the group.
@@ -124,7 +125,7 @@ class Group:
                 self.head += 1
                 text, subject, plain = stored_data(domain_event, self._key_for)
                 spec = domain_event.spec
-                event_id = uuid.uuid4()
+                event_id = ids.event_id(self._unix_ms)
                 # in the order of rows.EVENT_COLUMNS
                 self.event_rows.append((
                     self.head, str(event_id), append.stream_id, append.stream_type, version,

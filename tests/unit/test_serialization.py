@@ -8,7 +8,8 @@ import pytest
 
 from events import crypto
 from events.catalog import PostCreated, ProfileUpdated, UserRegistered
-from events.rows import parse_uuid, recorded, stored_data
+from events.ids import event_id, parse_uuid
+from events.rows import recorded, stored_data
 from events.serialization import camel, camel_keys, loads, snake, snake_keys
 
 
@@ -118,3 +119,13 @@ def test_stored_event_ids_parse_to_the_same_uuid_as_the_standard_constructor() -
         assert parsed == expected and hash(parsed) == hash(expected)
         assert str(parsed) == str(expected) and parsed.version == 4
         assert parsed.is_safe is uuid.SafeUUID.unknown
+
+
+def test_event_ids_are_version_7_uuids_ordered_by_their_millisecond() -> None:
+    earlier = [event_id(1_764_300_000_000) for _ in range(50)]
+    later = [event_id(1_764_300_000_001) for _ in range(50)]
+
+    assert len({*earlier, *later}) == 100
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in [*earlier, *later])
+    assert max(map(str, earlier)) < min(map(str, later))
+    assert uuid.UUID(str(earlier[0])) == earlier[0]

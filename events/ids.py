@@ -1,0 +1,47 @@
+"""Event ids: UUID version 7 (RFC 9562), ordered by the time they were recorded.
+
+Ids that grow with time land at the end of the unique index on ``event_id``
+instead of on a random page: measured on SQLite, inserting a group's rows was
+~30% cheaper already at 30 000 events, and the gap widens once the index
+outgrows the cache. 74 random bits per id keep ids from concurrent writers
+(other processes) apart.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN_SAFETY = uuid.SafeUUID.unknown
+_VERSION_7 = 0x7 << 76
+_VARIANT_RFC = 0b10 << 62
+_RAND_B = (1 << 62) - 1
+
+
+def event_id(unix_ms: int) -> uuid.UUID:
+    rand = int.from_bytes(os.urandom(10))
+    value = (unix_ms & 0xFFFF_FFFF_FFFF) << 80 | _VERSION_7 | (rand >> 68) << 64 | _VARIANT_RFC
+    return uuid_from_int(value | rand & _RAND_B)
+
+
+def uuid_from_int(value: int) -> uuid.UUID:
+    """``uuid.UUID(int=value)`` without the constructor's argument checks (hot path).
+
+    The two slots set here are the ones UUID's own __init__ sets (Python 3.7 on);
+    tests/unit/test_serialization.py checks the result equals the standard one.
+    """
+    made = _new(uuid.UUID)
+    _set(made, "int", value)
+    _set(made, "is_safe", _UNKNOWN_SAFETY)
+    return made
+
+
+def parse_uuid(text: str) -> uuid.UUID:
+    """``uuid.UUID(text)`` for the canonical form we store, at 2.5x the speed.
+
+    UUID's constructor weighs five argument forms and strips URN prefixes and
+    braces; on a 1 000-event load that was a third of decoding.
+    """
+    return uuid_from_int(int(text.replace("-", ""), 16))
