@@ -34,6 +34,20 @@ class Aggregate(Generic[S]):
         return state
 
 
+def evolved(state: S, **changes: Any) -> S:
+    """``dataclasses.replace`` for the flat, frozen states of this package, without its cost.
+
+    Folding calls this once per event; ``replace`` re-runs the frozen __init__
+    (one object.__setattr__ per field) and inspects the fields on every call,
+    which made it most of an aggregate load. States have no __post_init__ and
+    no slots, so copying the instance dict is equivalent.
+    """
+    copy = object.__new__(type(state))
+    copy.__dict__.update(state.__dict__)
+    copy.__dict__.update(changes)
+    return copy
+
+
 def plain_snapshot(state: object) -> dict[str, Any]:
     """A flat dataclass state as a JSON-ready dict (tuples become lists)."""
     return {

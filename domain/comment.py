@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from domain import post, validation
-from domain.aggregate import Aggregate, plain_restore, plain_snapshot
+from domain.aggregate import Aggregate, evolved, plain_restore, plain_snapshot
 from domain.errors import Forbidden, NotFound
 from domain.ports import Actor
 from events.catalog import CommentAdded, CommentDeleted, CommentEdited, DomainEvent
@@ -31,9 +31,9 @@ def evolve(state: CommentState, event: DomainEvent) -> CommentState:
         case CommentAdded():
             return CommentState(event.comment_id, event.post_id, event.author_id, event.body)
         case CommentEdited():
-            return replace(state, body=event.body)
+            return evolved(state, body=event.body)
         case CommentDeleted():
-            return replace(state, deleted=True)
+            return evolved(state, deleted=True)
     return state
 
 

@@ -7,10 +7,10 @@ never leak its existence; someone who may see it but not change it gets Forbidde
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from domain import validation
-from domain.aggregate import Aggregate, plain_restore, plain_snapshot
+from domain.aggregate import Aggregate, evolved, plain_restore, plain_snapshot
 from domain.commands import CreatePost, EditPost
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.ports import Actor
@@ -49,20 +49,20 @@ def evolve(state: PostState, event: DomainEvent) -> PostState:
             return PostState(event.post_id, event.author_id, event.title, event.body,
                              tuple(event.tags))
         case PostEdited():
-            return replace(
+            return evolved(
                 state,
                 title=state.title if event.title is None else event.title,
                 body=state.body if event.body is None else event.body,
                 tags=state.tags if event.tags is None else tuple(event.tags),
             )
         case PostPublished():
-            return replace(state, status=PUBLISHED)
+            return evolved(state, status=PUBLISHED)
         case PostArchived():
-            return replace(state, status=ARCHIVED)
+            return evolved(state, status=ARCHIVED)
         case PostDeleted():
-            return replace(state, deleted=True)
+            return evolved(state, deleted=True)
         case PostRestored():
-            return replace(state, title=event.title, body=event.body, tags=tuple(event.tags))
+            return evolved(state, title=event.title, body=event.body, tags=tuple(event.tags))
     return state
 
 

@@ -6,11 +6,11 @@ None once the user's key was destroyed: folding must never insist on them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from domain import validation
-from domain.aggregate import Aggregate, plain_restore, plain_snapshot
+from domain.aggregate import Aggregate, evolved, plain_restore, plain_snapshot
 from domain.commands import RegisterUser, UpdateProfile
 from domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from events.catalog import (
@@ -63,18 +63,18 @@ def evolve(state: UserState, event: DomainEvent) -> UserState:
                 role=event.role,
             )
         case ProfileUpdated():
-            return replace(
+            return evolved(
                 state,
                 display_name=state.display_name if event.display_name is None
                 else event.display_name,
                 bio=state.bio if event.bio is None else event.bio,
             )
         case PasswordChanged():
-            return replace(state, password_hash=event.password_hash)
+            return evolved(state, password_hash=event.password_hash)
         case RoleGranted():
-            return replace(state, role=event.role)
+            return evolved(state, role=event.role)
         case UserForgotten():
-            return replace(state, email=None, display_name=None, bio=None, forgotten=True)
+            return evolved(state, email=None, display_name=None, bio=None, forgotten=True)
     return state
 
 

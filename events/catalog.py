@@ -252,12 +252,47 @@ def data_of(event: DomainEvent) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Shape:
+    defaults: dict[str, Any]
+    required: frozenset[str]
+    names: frozenset[str]
+    sequences: tuple[str, ...]
+    """Fields that may hold a tuple (stored as JSON lists)."""
+
+
+_SHAPES: dict[type[DomainEvent], _Shape] = {}
+
+
+def _shape(cls: type[DomainEvent]) -> _Shape:
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+        names = frozenset(f.name for f in fields)
+        sequences = tuple(f.name for f in fields if "tuple" in str(f.type))
+        shape = _SHAPES[cls] = _Shape(defaults, names - defaults.keys(), names, sequences)
+    return shape
+
+
 def from_data(name: str, data: dict[str, Any]) -> DomainEvent:
-    """Rebuild an event from snake_case data at its current schema version."""
+    """Rebuild an event from snake_case data at its current schema version.
+
+    Events are rebuilt on every aggregate load, a thousand at a time: the
+    frozen dataclass's __init__ (one object.__setattr__ per field) and
+    dataclasses.fields() per call cost more than the whole fold, so the
+    instance's __dict__ is filled directly from a shape computed once per class.
+    """
     cls = spec_of(name).cls
-    kwargs = {
-        f.name: tuple(data[f.name]) if isinstance(data.get(f.name), list) else data.get(f.name)
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.name in data
-    }
-    return cls(**kwargs)
+    shape = _shape(cls)
+    if not shape.required <= data.keys():
+        raise TypeError(f"{name} is missing {sorted(shape.required - data.keys())}")
+    values = {**shape.defaults, **data}
+    if not values.keys() <= shape.names:
+        values = {k: v for k, v in values.items() if k in shape.names}
+    for key in shape.sequences:
+        if isinstance(value := values[key], list):
+            values[key] = tuple(value)
+    event = object.__new__(cls)
+    event.__dict__.update(values)
+    return event
