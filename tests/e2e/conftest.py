@@ -26,6 +26,9 @@ TEST_SETTINGS = {
     "CHRONICLE_READ_WAIT_TIMEOUT": "15",
     "CHRONICLE_LOGIN_MAX_FAILURES": "3",
     "CHRONICLE_PROJECTION_POLL_INTERVAL": "0.2",
+    # argon2id at a test cost: a hundred registrations must not take half a minute
+    "CHRONICLE_ARGON2_TIME_COST": "1",
+    "CHRONICLE_ARGON2_MEMORY_COST_KIB": "1024",
 }
 
 
