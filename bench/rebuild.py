@@ -190,11 +190,15 @@ async def main(total: int, batch: int, keep: str | None) -> None:
         runner = ProjectionRunner(
             engine, store, bus, batch_size=batch, rebuild_batch_size=batch, drop_grace=0.0
         )
+        cpu = time.process_time()
         elapsed = await rebuild_all(runner, head)
+        cpu = time.process_time() - cpu
         rate = head / elapsed
         verdict = "meets" if rate >= 20_000 else "MISSES"
         print(f"full rebuild of {', '.join(runner.names)}: {head} events in {elapsed:.1f}s = "
               f"{rate:,.0f} events/s ({verdict} the 20 000 events/s target)")
+        # On a shared machine the wall clock also counts other processes' turns.
+        print(f"  process CPU time {cpu:.1f}s = {head / cpu:,.0f} events per CPU-second")
     finally:
         await store.close()
         await bus.disconnect()

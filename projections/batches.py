@@ -7,6 +7,7 @@ any instant leaves no event applied twice and none skipped.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy import MetaData, Table
@@ -69,12 +70,19 @@ async def read_batch(store: EventStore, projection: Projection, after: int, limi
     return Batch(after, new, events, new >= head)
 
 
-async def apply_batch(engine: AsyncEngine, target: GenerationTables, batch: Batch) -> Applied:
+async def apply_batch(
+    engine: AsyncEngine,
+    target: GenerationTables,
+    batch: Batch,
+    turn: asyncio.Lock | None = None,
+    *,
+    relaxed: bool = False,
+) -> Applied:
     """Apply ``batch`` (read after ``target.position``) and move the checkpoint with it."""
     projection = target.projection
     if batch.position == batch.after:
         return Applied(batch.after, 0, batch.caught_up)
-    async with writing(engine) as conn:
+    async with writing(engine, turn, relaxed=relaxed) as conn:
         await advance(conn, projection.name, target.generation, batch.after, batch.position)
         changes = await projection.apply(conn, target.tables, batch.events) if batch.events else []
     target.position = batch.position
@@ -82,8 +90,12 @@ async def apply_batch(engine: AsyncEngine, target: GenerationTables, batch: Batc
 
 
 async def apply_next_batch(
-    engine: AsyncEngine, store: EventStore, target: GenerationTables, limit: int
+    engine: AsyncEngine,
+    store: EventStore,
+    target: GenerationTables,
+    limit: int,
+    turn: asyncio.Lock | None = None,
 ) -> Applied:
     """Apply up to ``limit`` events after ``target.position``; updates ``target.position``."""
     batch = await read_batch(store, target.projection, target.position, limit)
-    return await apply_batch(engine, target, batch)
+    return await apply_batch(engine, target, batch, turn)

@@ -44,6 +44,17 @@ DISCOVER_EVERY = 20
 """While busy, look for rebuild requests from other processes every this many steps."""
 
 
+async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
+    """Until ``event`` is set or ``seconds`` passed.
+
+    Not ``asyncio.wait_for``: on Python 3.11 it can swallow a cancellation that
+    arrives as the inner wait completes, and then ``stop()`` waits forever.
+    """
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 class Progress:
     """A broadcast 'something moved': waiters take ``next()`` and wait on it."""
 
@@ -67,6 +78,7 @@ class Driver:
         bus: Bus,
         progress: Progress,
         *,
+        turn: asyncio.Lock,
         owner: str,
         batch_size: int,
         rebuild_batch_size: int,
@@ -79,6 +91,8 @@ class Driver:
         self._store = store
         self._bus = bus
         self._progress = progress
+        self._turn = turn
+        """Shared by the projections of this process: one writes to SQLite at a time."""
         self._owner = owner
         self._batch_size = batch_size
         self._rebuild_batch_size = rebuild_batch_size
@@ -163,8 +177,7 @@ class Driver:
         timeout = self._poll_interval
         if self.lease.held:
             timeout = min(timeout, self.lease.ttl_ms / 3000)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        await wait_at_most(self._wake, timeout)
         self._wake.clear()
 
     async def close(self) -> None:
@@ -181,7 +194,9 @@ class Driver:
     async def _step(self) -> bool:
         self._steps += 1
         before = self.live.position
-        applied = await apply_next_batch(self._engine, self._store, self.live, self._batch_size)
+        applied = await apply_next_batch(
+            self._engine, self._store, self.live, self._batch_size, self._turn
+        )
         if applied.position != before:
             self._progress.notify()
             await self._publish(applied.position, applied.changes)
@@ -209,7 +224,10 @@ class Driver:
             self._read_ahead = asyncio.create_task(read_batch(
                 self._store, self.projection, batch.position, self._rebuild_batch_size
             ))
-        applied: Applied = await apply_batch(self._engine, target, batch)
+        # Not served yet: durability per batch buys nothing (see ``writing``).
+        applied: Applied = await apply_batch(
+            self._engine, target, batch, self._turn, relaxed=True
+        )
         self._progress.notify()
         if applied.caught_up and target.position >= self.live.position:
             await self._swap(target)

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
 from events.model import EventStore
 from projections.bookkeeping import create_generation, generations, live_generation, writing
-from projections.driver import Driver, Progress
+from projections.driver import Driver, Progress, wait_at_most
 from projections.posts import PostsProjection
 from projections.projection import Projection
 from projections.tables import ReadTables
@@ -83,9 +83,11 @@ class ProjectionRunner:
         self.poll_interval = poll_interval
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._progress = Progress()
+        turn = asyncio.Lock()
         self._drivers = {
             p.name: Driver(
                 p, engine, store, bus, self._progress,
+                turn=turn,
                 owner=self.owner,
                 batch_size=batch_size,
                 rebuild_batch_size=rebuild_batch_size or max(batch_size, 4000),
@@ -167,8 +169,7 @@ class ProjectionRunner:
             if followers and all(d.live.position >= position for d in behind):
                 return True
             wait = min(remaining, FOLLOWER_REFRESH) if followers else remaining
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), wait)
+            await wait_at_most(changed, wait)
 
     async def statuses(self) -> list[ProjectionStatusInfo]:
         head = await self._store.head_position()
@@ -233,8 +234,7 @@ class ProjectionRunner:
                 finally:
                     await driver.close()
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), 0.25)
+            await wait_at_most(changed, 0.25)
         if progress is not None:
             progress(driver.live.position, max(head, driver.live.position))
         return await self.status(name)

@@ -86,7 +86,11 @@ async def test_a_failing_batch_leaves_neither_rows_nor_checkpoint_and_the_runner
         t = runner.tables()
         for table in (t.posts, t.comments, t.post_history):
             assert all(r["position"] <= status.position for r in await rows(log.engine, table))
-        assert {s.name: s.state for s in await runner.statuses()}["users"] == "LIVE"
+
+        async def users_live() -> bool:
+            return {s.name: s.state for s in await runner.statuses()}["users"] == "LIVE"
+
+        await until(users_live)  # the other projection carries on
 
         faulty.healed = True
         assert await runner.wait_for(head, 10)
