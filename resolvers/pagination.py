@@ -26,9 +26,13 @@ class Page(Generic[T]):
     edges: list[tuple[str, T]]
     has_next_page: bool
     total_count: int
+    resume_after: str | None = None
+    """Where the next page starts when the scan stopped past the last edge."""
 
     @property
     def end_cursor(self) -> str | None:
+        if self.resume_after is not None:
+            return self.resume_after
         return self.edges[-1][0] if self.edges else None
 
     @property

@@ -232,3 +232,25 @@ async def test_projection_statuses_are_for_admins_only(world: World) -> None:
     assert all(s["state"] in {"LIVE", "CATCHING_UP"} and s["position"].isdigit() for s in statuses)
     assert await world.error_code(query, alice) == "FORBIDDEN"
     assert await world.error_code(query) == "UNAUTHENTICATED"
+
+
+async def test_a_sparse_view_of_a_long_log_ends_pages_early_and_resumes_where_it_stopped(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("resolvers.log.SCAN_BATCH", 1)
+    monkeypatch.setattr("resolvers.log.SCAN_BUDGET", 3)
+    alice, bob = await world.member("alice"), await world.member("bob")  # positions 1, 2
+    for n in range(4):
+        await world.post(bob, f"Bob's draft {n}", publish=False)  # 3 .. 6
+    await world.post(alice, "Alice's draft", publish=False)  # 7
+
+    pages = []
+    after = None
+    while True:
+        page = (await world.data(EVENTS, alice, first=10, after=after))["events"]
+        pages.append(([int(e["node"]["position"]) for e in page["edges"]],
+                      page["pageInfo"]["endCursor"]))
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert pages == [([1], "3"), ([], "6"), ([7], "7")]

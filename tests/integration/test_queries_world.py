@@ -7,6 +7,7 @@ check the helper itself: what it builds is what the queries read.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +22,8 @@ from chronicle.settings import Settings
 from domain.commands import Command, CreatePost, PromoteUser, RegisterUser
 from domain.ports import Actor, Outcome
 from resolvers.context import RequestContext, Services
+
+STOP_TIMEOUT = 30.0
 
 
 class World:
@@ -107,7 +110,22 @@ async def open_world(database_url: str, data_dir: Path) -> AsyncIterator[World]:
         await _read_tables_created(chronicle)
         yield World(chronicle)
     finally:
-        await chronicle.stop()
+        await _stop(chronicle)
+
+
+async def _stop(chronicle: Chronicle) -> None:
+    """Stop, or fail the test with every task's stack: a hung shutdown must not hang CI."""
+    stopping = asyncio.ensure_future(chronicle.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=STOP_TIMEOUT)
+    if stopping in done:
+        stopping.result()
+        return
+    stacks = io.StringIO()
+    for task in asyncio.all_tasks():
+        stacks.write(f"--- {task.get_name()}\n")
+        task.print_stack(file=stacks)
+    stopping.cancel()
+    raise AssertionError(f"Chronicle did not stop in {STOP_TIMEOUT} s:\n{stacks.getvalue()}")
 
 
 async def test_a_member_registered_through_the_world_is_readable_as_me(
