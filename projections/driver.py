@@ -167,6 +167,13 @@ class Driver:
             await self._setup()
         return await self._step()
 
+    async def prepare(self) -> None:
+        """Before the loop: take the lease and set up if free, else follow whoever has it."""
+        if await self.claim():
+            await self._setup()
+        else:
+            await self.refresh()
+
     async def claim(self) -> bool:
         held = await self.lease.claim()
         if not held:

@@ -111,7 +111,7 @@ class ProjectionRunner:
         if self._tasks:
             return
         for driver in self._drivers.values():
-            await driver.refresh()
+            await driver.prepare()  # tables exist once start() returns
         self._tasks = [
             asyncio.create_task(d.run(), name=f"projection:{name}")
             for name, d in self._drivers.items()

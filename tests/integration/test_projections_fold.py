@@ -1,0 +1,95 @@
+"""The projectors as pure functions: events folded over in-memory rows, no database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from events.catalog import (
+    CommentAdded,
+    CommentDeleted,
+    DomainEvent,
+    PostCreated,
+    PostDeleted,
+    PostLiked,
+    PostPublished,
+    UserForgotten,
+    UserRegistered,
+    data_of,
+)
+from events.model import RecordedEvent
+from projections import posts, users
+from projections.tables import FOREVER
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def recorded(position: int, version: int, event: DomainEvent) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=uuid.uuid4(), position=position, stream_id="s", stream_type="Post",
+        version=version, type=type(event).__name__, schema_version=1, data=data_of(event),
+        recorded_at=T0 + timedelta(seconds=position),
+    )
+
+
+def fold_posts(*events: RecordedEvent) -> posts.PostsBatch:
+    batch = posts.PostsBatch.empty()
+    for e in events:  # every post starts unknown to the table
+        batch.loaded.setdefault(e.data["post_id"], None)
+        batch.posts.setdefault(e.data["post_id"], None)
+    posts.fold(batch, events)
+    return batch
+
+
+def test_a_post_created_published_liked_and_commented_in_one_batch():
+    batch = fold_posts(
+        recorded(1, 1, PostCreated("p1", "u1", "T", "B", ("a", "a", "b"))),
+        recorded(2, 2, PostPublished("p1")),
+        recorded(3, 1, PostLiked("p1", "u2")),
+        recorded(4, 1, CommentAdded("c1", "p1", "u2", "Hi")),
+    )
+    row: Any = batch.posts["p1"]
+    assert (row["status"], row["version"], row["like_count"], row["comment_count"]) == (
+        "PUBLISHED", 2, 1, 1
+    )
+    assert row["tags"] == '["a","b"]', "duplicate tags are kept once"
+    assert row["published_at"] == T0 + timedelta(seconds=2)
+    assert row["updated_at"] == T0 + timedelta(seconds=2), "likes and comments are no edits"
+    assert [(h["valid_from"], h["valid_to"]) for h in batch.history] == [
+        (1, 2), (2, 3), (3, 4), (4, FOREVER)
+    ]
+    assert [(c["kind"], c["change"]) for c in batch.feed_changes()] == [
+        ("post", "ADDED"), ("comment", "ADDED")
+    ]
+
+
+def test_a_post_created_and_deleted_in_one_batch_leaves_only_closed_history():
+    batch = fold_posts(
+        recorded(1, 1, PostCreated("p1", "u1", "T", "B")),
+        recorded(2, 1, CommentAdded("c1", "p1", "u2", "Hi")),
+        recorded(3, 1, CommentDeleted("c1", "p1")),
+        recorded(4, 2, PostDeleted("p1")),
+    )
+    assert batch.posts["p1"] is None
+    assert batch.comments["c1"] is None
+    assert [(h["valid_from"], h["valid_to"], h["comment_count"]) for h in batch.history] == [
+        (1, 2, 0), (2, 3, 1), (3, 4, 0)
+    ]
+    # the post never entered the feed; the comment did exist for a while
+    assert [(c["kind"], c["change"]) for c in batch.feed_changes()] == [
+        ("comment", "ADDED"), ("comment", "REMOVED")
+    ]
+
+
+def test_a_forgotten_member_loses_name_email_and_bio():
+    batch = users.UsersBatch.empty()
+    users.fold(batch, [
+        recorded(1, 1, UserRegistered("u1", "alice", "a@example.org", "Alice", "h")),
+        recorded(2, 2, UserForgotten("u1")),
+    ])
+    row: Any = batch.users["u1"]
+    assert (row["display_name"], row["email"], row["bio"], row["forgotten"], row["version"]) == (
+        "Forgotten user", None, "", True, 2
+    )
+    assert batch.changes() == [{"kind": "user", "id": "u1", "change": "ADDED"}]
