@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from resolvers.context import RequestContext
-from resolvers.pagination import Page, check_first, encode_cursor, int_cursor, make_page
+from resolvers.pagination import (
+    Page,
+    check_first,
+    counting,
+    encode_cursor,
+    int_cursor,
+    known_count,
+    make_page,
+)
 from resolvers.posts import post_by_id
 from resolvers.rows import CommentRow
 
@@ -19,7 +27,7 @@ async def list_comments(
     limit = check_first(first, ctx.services.max_page_size, default=50)
     last = int_cursor(after, CURSOR)
     if await post_by_id(ctx, post_id) is None:
-        return Page([], False, 0)
+        return Page([], False, known_count(0))
     c = ctx.services.runner.tables().comments
     query = select(c).where(c.c.post_id == post_id).order_by(c.c.created_position)
     if last is not None:
@@ -28,7 +36,7 @@ async def list_comments(
     async with ctx.services.engine.connect() as conn:
         result = await conn.execute(query.limit(limit + 1))
         rows = [CommentRow.from_mapping(r) for r in result.mappings()]
-        total = (await conn.execute(count)).scalar_one()
+    total = counting(ctx.services.engine, count)
     return make_page(rows, limit, total, lambda x: encode_cursor(CURSOR, x.created_position))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from domain.errors import Unauthenticated
 from resolvers.context import RequestContext
-from resolvers.pagination import Page, check_first, make_page
+from resolvers.pagination import Page, check_first, known_count, make_page
 from resolvers.redaction import ServedEvent, serve
 from resolvers.visibility import EventVisibility
 
@@ -41,7 +41,7 @@ async def list_events(
     while len(found) <= limit and position < head:
         if scanned >= SCAN_BUDGET:
             edges = [(str(e.position), e) for e in found]
-            return Page(edges, has_next_page=True, total_count=0, resume_after=str(position))
+            return Page(edges, True, known_count(0), resume_after=str(position))
         batch = await ctx.services.store.read_all(
             after=position, limit=SCAN_BATCH, stream_id=stream_id,
             types=list(types) if types is not None else None, to_position=head,
@@ -52,4 +52,4 @@ async def list_events(
         position = batch[-1].position
         scanned += len(batch)
     # The connection has no totalCount: counting would mean scanning the whole log.
-    return make_page(found, limit, 0, lambda e: str(e.position))
+    return make_page(found, limit, known_count(0), lambda e: str(e.position))

@@ -10,13 +10,37 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import InvalidInput
 
 T = TypeVar("T")
+
+
+Count = Callable[[], Awaitable[int]]
+"""Counts the rows under the page's filters; only called when totalCount is asked for."""
+
+
+def counting(engine: AsyncEngine, query: Select[Any]) -> Count:
+    """A count statement, run on its own connection if and when it is wanted."""
+
+    async def count() -> int:
+        async with engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    return count
+
+
+def known_count(value: int) -> Count:
+    async def count() -> int:
+        return value
+
+    return count
 
 
 @dataclass(frozen=True)
@@ -25,7 +49,7 @@ class Page(Generic[T]):
 
     edges: list[tuple[str, T]]
     has_next_page: bool
-    total_count: int
+    count: Count
     resume_after: str | None = None
     """Where the next page starts when the scan stopped past the last edge."""
 
@@ -89,8 +113,8 @@ def check_first(first: int | None, max_page_size: int, default: int) -> int:
 
 
 def make_page(
-    rows: Sequence[T], first: int, total_count: int, cursor_of: Callable[[T], str]
+    rows: Sequence[T], first: int, count: Count, cursor_of: Callable[[T], str]
 ) -> Page[T]:
     """``rows`` was fetched with ``first + 1`` as limit: the extra row means there is more."""
     shown = rows[:first]
-    return Page([(cursor_of(r), r) for r in shown], len(rows) > first, total_count)
+    return Page([(cursor_of(r), r) for r in shown], len(rows) > first, count)

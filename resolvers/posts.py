@@ -14,8 +14,15 @@ from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select, t
 from domain.ports import Actor
 from resolvers.consistency import wait_for_position
 from resolvers.context import RequestContext
-from resolvers.pagination import Page, check_first, encode_cursor, int_cursor, make_page
-from resolvers.rows import PostRow
+from resolvers.pagination import (
+    Page,
+    check_first,
+    counting,
+    encode_cursor,
+    int_cursor,
+    make_page,
+)
+from resolvers.rows import PostRow, UserRow
 
 CURSOR = "post"
 PUBLISHED = "PUBLISHED"
@@ -125,19 +132,38 @@ async def list_author_posts(
     return await _page(ctx, t, where, limit, last)
 
 
+AUTHOR = "author__"
+"""Prefix of the author's columns joined into a page of posts."""
+
+
 async def _page(
     ctx: RequestContext, t: Table, where: list[ColumnElement[bool]], limit: int, last: int | None
 ) -> Page[PostRow]:
-    query: Select[Any] = select(t).where(*where).order_by(t.c.created_position.desc())
+    """One statement: the posts with their authors joined in (primed into the user loader).
+
+    An outer join, because the users projection may lag the posts one: a post
+    whose author is not projected yet still lists, and its author resolves later.
+    """
+    tables = ctx.services.runner.tables()
+    u = tables.users
+    query: Select[Any] = (
+        select(t, *(c.label(AUTHOR + c.name) for c in u.c))
+        .select_from(t.outerjoin(u, u.c.id == t.c.author_id))
+        .where(*where)
+        .order_by(t.c.created_position.desc())
+    )
     if last is not None:
         query = query.where(t.c.created_position < last)
-    count = select(func.count()).select_from(t).where(*where)
     async with ctx.services.engine.connect() as conn:
-        result = await conn.execute(query.limit(limit + 1))
-        rows = [PostRow.from_mapping(r) for r in result.mappings()]
-        total = (await conn.execute(count)).scalar_one()
-    if t is ctx.services.runner.tables().posts:
+        result = (await conn.execute(query.limit(limit + 1))).mappings().all()
+    rows = [PostRow.from_mapping(r) for r in result]
+    for found in result:
+        if found[AUTHOR + "id"] is not None:
+            author = {k[len(AUTHOR):]: v for k, v in found.items() if k.startswith(AUTHOR)}
+            ctx.loaders.user.prime(author["id"], UserRow.from_mapping(author))
+    if t is tables.posts:
         # Present-day rows only: a past state must never answer a later post(id).
         for row in rows:
             ctx.loaders.post.prime(row.id, row)
+    total = counting(ctx.services.engine, select(func.count()).select_from(t).where(*where))
     return make_page(rows, limit, total, lambda p: encode_cursor(CURSOR, p.created_position))

@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from resolvers.context import RequestContext
-from resolvers.pagination import Page, check_first, encode_cursor, make_page, str_cursor
+from resolvers.pagination import (
+    Page,
+    check_first,
+    counting,
+    encode_cursor,
+    make_page,
+    str_cursor,
+)
 from resolvers.rows import UserRow
 
 CURSOR = "user"
@@ -36,5 +43,5 @@ async def list_users(ctx: RequestContext, first: int | None, after: str | None) 
         query = query.where(users.c.username > last_username)
     async with ctx.services.engine.connect() as conn:
         rows = [UserRow.from_mapping(r) for r in (await conn.execute(query)).mappings()]
-        total = (await conn.execute(select(func.count()).select_from(users))).scalar_one()
+    total = counting(ctx.services.engine, select(func.count()).select_from(users))
     return make_page(rows, limit, total, lambda u: encode_cursor(CURSOR, u.username))

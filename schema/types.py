@@ -20,7 +20,7 @@ from resolvers import comments as comment_queries
 from resolvers import history as history_queries
 from resolvers import posts as post_queries
 from resolvers.context import RequestContext
-from resolvers.pagination import Page
+from resolvers.pagination import Count, Page
 from resolvers.redaction import ServedEvent
 from resolvers.rows import CommentRow, PostRow, UserRow
 from resolvers.time_travel import PastPost
@@ -136,15 +136,20 @@ class UserEdge:
 class UserConnection:
     edges: list[UserEdge]
     page_info: PageInfo
-    total_count: int
+    count: strawberry.Private[Count]
 
     @classmethod
     def from_page(cls, page: Page[UserRow]) -> UserConnection:
         return cls(
             edges=[UserEdge(cursor=c, node=User.from_row(r)) for c, r in page.edges],
             page_info=PageInfo.from_page(page),
-            total_count=page.total_count,
+            count=page.count,
         )
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        """Counted only when asked for: most feeds never show it."""
+        return await self.count()
 
 
 @strawberry.type
@@ -187,6 +192,8 @@ class Post:
 
     @described_field("False when the caller is anonymous.")
     async def liked_by_me(self, info: Info) -> bool:
+        if info.context.actor is None:
+            return False
         return await info.context.loaders.liked_by_me.load(self.row.id)
 
     @strawberry.field
@@ -217,15 +224,20 @@ class PostEdge:
 class PostConnection:
     edges: list[PostEdge]
     page_info: PageInfo
-    total_count: int
+    count: strawberry.Private[Count]
 
     @classmethod
     def from_page(cls, page: Page[PostRow]) -> PostConnection:
         return cls(
             edges=[PostEdge(cursor=c, node=Post.from_row(r)) for c, r in page.edges],
             page_info=PageInfo.from_page(page),
-            total_count=page.total_count,
+            count=page.count,
         )
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        """Counted only when asked for: most feeds never show it."""
+        return await self.count()
 
 
 @strawberry.type
@@ -263,15 +275,20 @@ class CommentEdge:
 class CommentConnection:
     edges: list[CommentEdge]
     page_info: PageInfo
-    total_count: int
+    count: strawberry.Private[Count]
 
     @classmethod
     def from_page(cls, page: Page[CommentRow]) -> CommentConnection:
         return cls(
             edges=[CommentEdge(cursor=c, node=Comment.from_row(r)) for c, r in page.edges],
             page_info=PageInfo.from_page(page),
-            total_count=page.total_count,
+            count=page.count,
         )
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        """Counted only when asked for: most feeds never show it."""
+        return await self.count()
 
 
 @strawberry.type(
