@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from graphql import ExecutionResult
-from sqlalchemy import inspect
 
 import schema
 from chronicle.bootstrap import Chronicle, start
@@ -87,18 +86,6 @@ class World:
         return str(result.errors[0].extensions["code"])  # type: ignore[index]
 
 
-async def _read_tables_created(chronicle: Chronicle) -> None:
-    """The runner creates its tables in its first round, after ``start()`` returned."""
-    wanted = {t.name for t in vars(chronicle.runner.tables()).values()}
-    async with asyncio.timeout(10):
-        while True:
-            async with chronicle.engine.connect() as conn:
-                names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-            if wanted <= names:
-                return
-            await asyncio.sleep(0.02)
-
-
 @asynccontextmanager
 async def open_world(database_url: str, data_dir: Path) -> AsyncIterator[World]:
     settings = Settings(
@@ -107,7 +94,6 @@ async def open_world(database_url: str, data_dir: Path) -> AsyncIterator[World]:
     )
     chronicle = await start(settings)
     try:
-        await _read_tables_created(chronicle)
         yield World(chronicle)
     finally:
         await _stop(chronicle)
