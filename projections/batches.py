@@ -87,15 +87,3 @@ async def apply_batch(
         changes = await projection.apply(conn, target.tables, batch.events) if batch.events else []
     target.position = batch.position
     return Applied(batch.position, len(batch.events), batch.caught_up, changes)
-
-
-async def apply_next_batch(
-    engine: AsyncEngine,
-    store: EventStore,
-    target: GenerationTables,
-    limit: int,
-    turn: asyncio.Lock | None = None,
-) -> Applied:
-    """Apply up to ``limit`` events after ``target.position``; updates ``target.position``."""
-    batch = await read_batch(store, target.projection, target.position, limit)
-    return await apply_batch(engine, target, batch, turn)

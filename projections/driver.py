@@ -22,7 +22,6 @@ from projections.batches import (
     Batch,
     GenerationTables,
     apply_batch,
-    apply_next_batch,
     read_batch,
 )
 from projections.bookkeeping import (
@@ -53,6 +52,13 @@ async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
+
+
+async def _result_or_none(task: asyncio.Task[Batch]) -> Batch | None:
+    try:
+        return await task
+    except Exception:  # read again, by the caller, where a failure is reported
+        return None
 
 
 class Progress:
@@ -108,7 +114,8 @@ class Driver:
         self._steps = 0
         self._wake = asyncio.Event()
         self._drops: set[asyncio.Task[None]] = set()
-        self._read_ahead: asyncio.Task[Batch] | None = None
+        self._read_ahead: dict[int, asyncio.Task[Batch]] = {}
+        """Per generation, the next batch being read while the current one is written."""
 
     @property
     def name(self) -> str:
@@ -188,9 +195,9 @@ class Driver:
         self._wake.clear()
 
     async def close(self) -> None:
-        if self._read_ahead is not None:
-            self._read_ahead.cancel()
-            self._read_ahead = None
+        for ahead in self._read_ahead.values():
+            ahead.cancel()
+        self._read_ahead.clear()
         for task in list(self._drops):
             task.cancel()  # the next holder drops leftover generations on setup
         self._ready = False
@@ -201,9 +208,11 @@ class Driver:
     async def _step(self) -> bool:
         self._steps += 1
         before = self.live.position
-        applied = await apply_next_batch(
-            self._engine, self._store, self.live, self._batch_size, self._turn
-        )
+        # Far behind (first start, long outage), batches as large as a rebuild's, and
+        # commits without fsync: nothing served has caught up yet (see ``writing``).
+        catching_up = not self.caught_up
+        limit = self._rebuild_batch_size if catching_up else self._batch_size
+        applied = await self._advance(self.live, limit, relaxed=catching_up)
         if applied.position != before:
             self._progress.notify()
             await self._publish(applied.position, applied.changes)
@@ -217,38 +226,30 @@ class Driver:
         return busy
 
     async def _fill_rebuild(self, target: GenerationTables) -> bool:
-        """One batch into the next generation; swap when it has caught up. True if not done.
-
-        The next batch is read while this one is written: decoding events in
-        Python overlaps the database's work on the previous batch.
-        """
-        batch = await self._take_read_ahead()
-        if batch is None or batch.after != target.position:
-            batch = await read_batch(
-                self._store, self.projection, target.position, self._rebuild_batch_size
-            )
-        if not batch.caught_up:
-            self._read_ahead = asyncio.create_task(read_batch(
-                self._store, self.projection, batch.position, self._rebuild_batch_size
-            ))
+        """One batch into the next generation; swap when it has caught up. True if not done."""
         # Not served yet: durability per batch buys nothing (see ``writing``).
-        applied: Applied = await apply_batch(
-            self._engine, target, batch, self._turn, relaxed=True
-        )
+        applied = await self._advance(target, self._rebuild_batch_size, relaxed=True)
         self._progress.notify()
         if applied.caught_up and target.position >= self.live.position:
             await self._swap(target)
             return False
         return True
 
-    async def _take_read_ahead(self) -> Batch | None:
-        ahead, self._read_ahead = self._read_ahead, None
-        if ahead is None:
-            return None
-        try:
-            return await ahead
-        except Exception:  # read again, in the caller, where a failure is reported
-            return None
+    async def _advance(self, target: GenerationTables, limit: int, *, relaxed: bool) -> Applied:
+        """Apply the next batch to ``target``; while behind, read the one after meanwhile.
+
+        Decoding the next events in Python overlaps the database's work on
+        this batch. A read-ahead that no longer fits (a batch failed) is dropped.
+        """
+        ahead = self._read_ahead.pop(target.generation, None)
+        batch = await _result_or_none(ahead) if ahead is not None else None
+        if batch is None or batch.after != target.position:
+            batch = await read_batch(self._store, self.projection, target.position, limit)
+        if not batch.caught_up:
+            self._read_ahead[target.generation] = asyncio.create_task(
+                read_batch(self._store, self.projection, batch.position, limit)
+            )
+        return await apply_batch(self._engine, target, batch, self._turn, relaxed=relaxed)
 
     async def _swap(self, target: GenerationTables) -> None:
         async with writing(self._engine) as conn:

@@ -229,8 +229,10 @@ class ProjectionRunner:
                 try:
                     while driver.live.generation < target or driver.live.position < head:
                         await driver.step_once()
-                        if progress is not None and driver.rebuild is not None:
-                            progress(driver.rebuild.position, max(head, driver.rebuild.position))
+                        if progress is not None:
+                            # the first build of a projection fills the live generation
+                            done = (driver.rebuild or driver.live).position
+                            progress(done, max(head, done))
                 finally:
                     await driver.close()
                 continue

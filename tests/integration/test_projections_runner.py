@@ -72,7 +72,7 @@ async def until(condition: Any, within: float = 10.0) -> None:
 async def test_a_failing_batch_leaves_neither_rows_nor_checkpoint_and_the_runner_retries(log):
     head = await seed_community(log)
     faulty = FaultyPosts(fail_from=3)
-    runner = log.runner(batch_size=4, projections=[UsersProjection(), faulty])
+    runner = log.runner(batch_size=4, rebuild_batch_size=4, projections=[UsersProjection(), faulty])
     async with running(runner):
 
         async def failed() -> bool:
@@ -102,12 +102,12 @@ async def test_a_failing_batch_leaves_neither_rows_nor_checkpoint_and_the_runner
 async def test_a_runner_killed_inside_a_batch_resumes_to_the_same_tables_as_a_rebuild(log):
     head = await seed_community(log, users=5, posts=12)
     hanging = FaultyPosts(hang_on=3)
-    first = log.runner(batch_size=3, projections=[UsersProjection(), hanging])
+    first = log.runner(batch_size=3, rebuild_batch_size=3, projections=[UsersProjection(), hanging])
     await first.start()
     await until(lambda: asyncio.sleep(0, hanging.calls >= 3))
     await first.stop()  # killed with a batch's rows written but not committed
 
-    second = log.runner(batch_size=3)
+    second = log.runner(batch_size=3, rebuild_batch_size=3)
     async with running(second):
         assert await second.wait_for(head, 10)
         resumed = await contents(log.engine, second)
