@@ -156,11 +156,14 @@ async def _page(
         query = query.where(t.c.created_position < last)
     async with ctx.services.engine.connect() as conn:
         result = (await conn.execute(query.limit(limit + 1))).mappings().all()
-    rows = [PostRow.from_mapping(r) for r in result]
+    authors: dict[str, UserRow] = {}
+    rows = []
     for found in result:
-        if found[AUTHOR + "id"] is not None:
-            author = {k[len(AUTHOR):]: v for k, v in found.items() if k.startswith(AUTHOR)}
-            ctx.loaders.user.prime(author["id"], UserRow.from_mapping(author))
+        author_id = found[AUTHOR + "id"]
+        if author_id is not None and author_id not in authors:
+            authors[author_id] = UserRow.from_mapping({c.name: found[AUTHOR + c.name] for c in u.c})
+            ctx.loaders.user.prime(author_id, authors[author_id])
+        rows.append(PostRow.from_mapping(found, authors.get(author_id)))
     if t is tables.posts:
         # Present-day rows only: a past state must never answer a later post(id).
         for row in rows:

@@ -67,9 +67,11 @@ class PostRow:
     like_count: int
     created_position: int
     position: int
+    author: UserRow | None = None
+    """The author's row when it was read with the post (a page joins it in)."""
 
     @classmethod
-    def from_mapping(cls, row: Mapping[Any, Any]) -> PostRow:
+    def from_mapping(cls, row: Mapping[Any, Any], author: UserRow | None = None) -> PostRow:
         return cls(
             id=row["id"],
             author_id=row["author_id"],
@@ -85,6 +87,7 @@ class PostRow:
             like_count=row["like_count"],
             created_position=row["created_position"],
             position=row["position"],
+            author=author,
         )
 
 
