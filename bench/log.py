@@ -63,7 +63,7 @@ class Sizes:
 
 
 FULL = Sizes(runs=3, single_commits=10_000, batched_events=20_000, loads=31)
-QUICK = Sizes(runs=1, single_commits=1_000, batched_events=2_000, loads=5)
+QUICK = Sizes(runs=1, single_commits=1_000, batched_events=2_000, loads=11)
 HISTORIES = (1_000, 10_000)
 """Lengths of the snapshotted histories loaded; the unsnapshotted one is the first."""
 
@@ -209,27 +209,30 @@ def es_batches(database: Database, purpose: str, events: int) -> float:
         app.close()
 
 
-def es_load_ms(app: Application[uuid.UUID], post_id: uuid.UUID, repeats: int) -> float:
-    app.repository.get(post_id)  # warm-up
-    return 1000 * median([timed(lambda: app.repository.get(post_id)) for _ in range(repeats)])
-
-
 def es_loads(database: Database, sizes: Sizes) -> tuple[float, dict[int, float]]:
     """ms to load the unsnapshotted history, and each snapshotted one by length."""
     plain = EsPosts(env=database.eventsourcing_env("plain"))
-    try:
-        unsnapshotted = es_load_ms(plain, es_post_with_history(plain, HISTORIES[0]), sizes.loads)
-    finally:
-        plain.close()
     snapshotted = EsSnapshottedPosts(env=database.eventsourcing_env("snapshotted"))
     try:
-        by_length = {
-            length: es_load_ms(snapshotted, es_post_with_history(snapshotted, length), sizes.loads)
-            for length in HISTORIES
-        }
+        posts: list[tuple[Application[uuid.UUID], uuid.UUID, int]] = [
+            (plain, es_post_with_history(plain, HISTORIES[0]), HISTORIES[0])
+        ]
+        posts += [(snapshotted, es_post_with_history(snapshotted, n), n) for n in HISTORIES]
+        times: list[list[float]] = [[] for _ in posts]
+        for repeat in range(sizes.loads + 1):
+            # Round-robin, so a busier moment of the machine weighs on every figure alike.
+            for (app, post_id, length), taken in zip(posts, times, strict=True):
+                started = time.perf_counter()
+                loaded: EsPost = app.repository.get(post_id)
+                if repeat:  # the first round is a warm-up
+                    taken.append(time.perf_counter() - started)
+                elif loaded.version != length:
+                    raise AssertionError(f"loaded version {loaded.version}, expected {length}")
     finally:
+        plain.close()
         snapshotted.close()
-    return unsnapshotted, by_length
+    ms = [1000 * median(taken) for taken in times]
+    return ms[0], dict(zip(HISTORIES, ms[1:], strict=True))
 
 
 # --- Chronicle ---------------------------------------------------------------
@@ -266,9 +269,10 @@ async def chronicle_post_with_history(
     while version < length:
         while len(pending) < min(BATCH, length - version):
             pending.append(PostEdited(post_id, title=f"{TITLE} v{version + len(pending) + 1}"))
-        state = post.AGGREGATE.fold(state, pending)
         new_version = version + len(pending)
         snapshot = None
+        if snapshots:  # a command folds its events only when it writes a snapshot
+            state = post.AGGREGATE.fold(state, pending)
         if snapshots and new_version % SNAPSHOT_EVERY == 0:
             snapshot = Snapshot(post_id, new_version, post.AGGREGATE.to_snapshot(state),
                                 post.AGGREGATE.snapshot_version)
@@ -287,27 +291,22 @@ async def chronicle_batches(store: SqlEventStore, events: int) -> float:
     return events / (time.perf_counter() - started)
 
 
-async def chronicle_load_ms(store: SqlEventStore, post_id: str, length: int, repeats: int) -> float:
-    """Median ms of the domain's own load: latest snapshot + the tail, folded."""
-    loaded = await load(store, post.AGGREGATE, post_id)  # warm-up, and a check
-    if loaded.version != length:
-        raise AssertionError(f"loaded version {loaded.version}, expected {length}")
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        await load(store, post.AGGREGATE, post_id)
-        times.append(time.perf_counter() - started)
-    return 1000 * median(times)
-
-
 async def chronicle_loads(store: SqlEventStore, sizes: Sizes) -> tuple[float, dict[int, float]]:
-    plain_id = await chronicle_post_with_history(store, HISTORIES[0], snapshots=False)
-    unsnapshotted = await chronicle_load_ms(store, plain_id, HISTORIES[0], sizes.loads)
-    by_length = {}
-    for length in HISTORIES:
-        post_id = await chronicle_post_with_history(store, length, snapshots=True)
-        by_length[length] = await chronicle_load_ms(store, post_id, length, sizes.loads)
-    return unsnapshotted, by_length
+    """The same with the domain's own load: latest snapshot + the tail, folded."""
+    posts = [(await chronicle_post_with_history(store, HISTORIES[0], snapshots=False),
+              HISTORIES[0])]
+    posts += [(await chronicle_post_with_history(store, n, snapshots=True), n) for n in HISTORIES]
+    times: list[list[float]] = [[] for _ in posts]
+    for repeat in range(sizes.loads + 1):
+        for (post_id, length), taken in zip(posts, times, strict=True):
+            started = time.perf_counter()
+            loaded = await load(store, post.AGGREGATE, post_id)
+            if repeat:
+                taken.append(time.perf_counter() - started)
+            elif loaded.version != length:
+                raise AssertionError(f"loaded version {loaded.version}, expected {length}")
+    ms = [1000 * median(taken) for taken in times]
+    return ms[0], dict(zip(HISTORIES, ms[1:], strict=True))
 
 
 def with_store(database: Database, work: Callable[[SqlEventStore], Awaitable[T]]) -> T:
