@@ -12,6 +12,7 @@ store from the last emitted position, so nothing falls in between.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from domain.errors import Unauthenticated
 from domain.ports import Actor
@@ -58,6 +59,24 @@ async def _read_past(
             return
 
 
+def _may_concern(
+    notice: dict[str, Any], last: int, stream_id: str | None, types: Sequence[str] | None
+) -> bool:
+    """False when the notice's commit was already read or holds nothing the filters want.
+
+    Skipping is always safe: the next read starts after ``last`` whatever the
+    notice said, so a skipped (or lost) notice only delays, never drops.
+    """
+    newest = notice.get("last")
+    if isinstance(newest, int) and newest <= last:
+        return False
+    streams = notice.get("streams")
+    if stream_id is not None and isinstance(streams, list) and stream_id not in streams:
+        return False
+    kinds = notice.get("types")
+    return types is None or not isinstance(kinds, list) or bool(set(kinds) & set(types))
+
+
 async def follow_events(
     services: Services,
     actor: Actor | None,
@@ -78,8 +97,8 @@ async def follow_events(
                     yield event
             try:
                 async for notice in notices:
-                    if int(notice.get("last_position", last + 1)) <= last:
-                        continue  # already read from the store
+                    if not _may_concern(notice, last, stream_id, types):
+                        continue
                     async for position, event in _read_past(
                         services, actor, last, stream_id, types
                     ):

@@ -19,7 +19,8 @@ import pytest
 
 from domain.ports import Actor
 from events.bus import EVENTS_CHANNEL, BusDisconnected, BusError, SubscriberOverflow
-from events.model import RecordedEvent
+from events.model import Notice, RecordedEvent
+from events.notices import payload
 from resolvers.context import Services
 from resolvers.live import follow_events
 
@@ -83,8 +84,9 @@ class ScriptedBus:
         return self.subscriptions[count - 1]
 
 
-def notice(last: int) -> dict[str, Any]:
-    return {"first_position": last, "last_position": last, "streams": ["p1"], "types": []}
+def notice(last: int, stream: str = "p1", kind: str = "PostEdited") -> dict[str, Any]:
+    """What the store publishes after the commit that recorded ``last``."""
+    return payload(Notice(last, last, (stream,), (kind,)))
 
 
 @pytest.fixture
@@ -154,4 +156,29 @@ async def test_a_subscriber_cut_off_by_the_bus_resubscribes_and_resyncs_from_the
     second.queue.put_nowait(notice(5))  # stale: already read from the store
     second.queue.put_nowait(notice(6))
     assert await positions(stream, 1) == [6]
+    await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_notices_for_other_streams_or_types_cost_no_read(
+    log: MemoryLog, bus: ScriptedBus, services: Services
+) -> None:
+    reads = 0
+    read_all = log.read_all
+
+    async def counted(**kwargs: Any) -> list[RecordedEvent]:
+        nonlocal reads
+        reads += 1
+        return await read_all(**kwargs)
+
+    log.read_all = counted  # type: ignore[method-assign]
+    stream = follow_events(services, ADMIN, after=None, stream_id="p1", types=["PostEdited"])
+    first = asyncio.ensure_future(positions(stream, 1))
+    live = await bus.next_subscription(1)
+    catch_up_reads = reads
+    live.queue.put_nowait(notice(1, stream="p2"))
+    live.queue.put_nowait(notice(2, kind="PostLiked"))
+    log.record()
+    live.queue.put_nowait(notice(3))
+    assert await first == [1]
+    assert reads == catch_up_reads + 1
     await stream.aclose()  # type: ignore[attr-defined]
