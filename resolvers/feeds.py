@@ -2,7 +2,9 @@
 
 They listen to the projection runner's notices (PROJECTIONS_CHANNEL), which
 are published after a batch was applied, and read the read model then: a
-client never sees a state that a following query would contradict.
+client never sees a state that a following query would contradict. When the
+bus cuts a subscriber off, postChanged re-sends the post and commentAdded the
+comments it missed; the feed, a stream of changes, carries on from the next.
 """
 
 from __future__ import annotations
@@ -30,18 +32,26 @@ class FeedEvent:
     position: int
 
 
+RESYNC: dict[str, Any] = {"kind": "resync"}
+"""Stands for the changes lost when the bus cut us off: consumers re-read what they follow."""
+
+
 async def _notices(services: Services) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]:
     """(position, changes) of every applied batch, for as long as the bus runs."""
     bus = bus_of(services)
+    cut_off = False
     while True:
         async with bus.subscribe(PROJECTIONS_CHANNEL) as notices:
+            if cut_off:
+                # Subscribed again: whatever changed meanwhile is in the read model.
+                yield 0, [RESYNC]
             try:
                 async for notice in notices:
                     changes = notice.get("changes") or []
                     if changes:
                         yield int(notice.get("position", 0)), list(changes)
             except BusError:
-                # Read-model notices are not replayable: carry on from the next batch.
+                cut_off = True
                 continue
         return
 
@@ -65,11 +75,21 @@ async def _last_published(services: Services, post_id: str) -> PostRow | None:
     return None if row is None else PostRow.from_mapping(row)
 
 
-async def _comment(services: Services, comment_id: str) -> CommentRow | None:
+async def _newest_comment(services: Services, post_id: str) -> int:
     c = services.runner.tables().comments
+    query = select(func.max(c.c.created_position)).where(c.c.post_id == post_id)
     async with services.engine.connect() as conn:
-        row = (await conn.execute(select(c).where(c.c.id == comment_id))).mappings().first()
-    return None if row is None else CommentRow.from_mapping(row)
+        return int((await conn.execute(query)).scalar() or 0)
+
+
+async def _comments_after(services: Services, post_id: str, after: int) -> list[CommentRow]:
+    c = services.runner.tables().comments
+    query = (
+        select(c).where(c.c.post_id == post_id, c.c.created_position > after)
+        .order_by(c.c.created_position)
+    )
+    async with services.engine.connect() as conn:
+        return [CommentRow.from_mapping(r) for r in (await conn.execute(query)).mappings()]
 
 
 async def _user_id(services: Services, username: str) -> str | None:
@@ -116,7 +136,8 @@ async def follow_post(
         raise NotFound(f"Post {post_id} not found")
     async for _, changes in _notices(services):
         touched = any(
-            (c.get("kind") == "post" and c.get("id") == post_id)
+            c is RESYNC
+            or (c.get("kind") == "post" and c.get("id") == post_id)
             or (c.get("kind") == "comment" and c.get("post_id") == post_id)
             for c in changes
         )
@@ -135,12 +156,17 @@ async def follow_comments(
     post = await _post(services, post_id)
     if post is None or not visible_to(actor, post):
         raise NotFound(f"Post {post_id} not found")
+    # Comments are read past the newest one sent, so a lost notice (or a
+    # resync) delays a comment until the next notice but never drops it.
+    last = await _newest_comment(services, post_id)
     async for _, changes in _notices(services):
-        for change in changes:
-            if change.get("kind") != "comment" or change.get("change") != "ADDED":
-                continue
-            if change.get("post_id") != post_id:
-                continue
-            comment = await _comment(services, str(change["id"]))
-            if comment is not None:
-                yield comment
+        if not any(
+            c is RESYNC
+            or (c.get("kind") == "comment" and c.get("change") == "ADDED"
+                and c.get("post_id") == post_id)
+            for c in changes
+        ):
+            continue
+        for comment in await _comments_after(services, post_id, last):
+            last = comment.created_position
+            yield comment

@@ -1,4 +1,5 @@
-"""Subscription.events' switch from the store to the bus, with a bus that misbehaves.
+"""Subscriptions when the bus misbehaves: events' switch from the store to the bus,
+and commentAdded catching up after being cut off.
 
 A scripted bus and an in-memory log make the hard cases deterministic: events
 committed between the catch-up and the first notice, notices that jump, a
@@ -12,17 +13,28 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
+from domain.commands import AddComment
 from domain.ports import Actor
-from events.bus import EVENTS_CHANNEL, BusDisconnected, BusError, SubscriberOverflow
+from events.bus import (
+    EVENTS_CHANNEL,
+    PROJECTIONS_CHANNEL,
+    BusDisconnected,
+    BusError,
+    SubscriberOverflow,
+)
 from events.model import Notice, RecordedEvent
 from events.notices import payload
 from resolvers.context import Services
+from resolvers.feeds import follow_comments
 from resolvers.live import follow_events
+from tests.integration.test_queries_world import open_world
 
 ADMIN = Actor("root", "ADMIN")
 
@@ -65,13 +77,14 @@ class ScriptedSubscription:
 
 
 class ScriptedBus:
-    def __init__(self) -> None:
+    def __init__(self, channel: str = EVENTS_CHANNEL) -> None:
+        self.channel = channel
         self.subscriptions: list[ScriptedSubscription] = []
         self.subscribed = asyncio.Event()
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[ScriptedSubscription]:
-        assert channel == EVENTS_CHANNEL
+        assert channel == self.channel
         subscription = ScriptedSubscription()
         self.subscriptions.append(subscription)
         self.subscribed.set()
@@ -182,3 +195,29 @@ async def test_notices_for_other_streams_or_types_cost_no_read(
     assert await first == [1]
     assert reads == catch_up_reads + 1
     await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_comment_added_sends_the_comments_missed_while_the_bus_cut_it_off(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with open_world(database_url, tmp_path) as world:
+        alice, bob = await world.member("alice"), await world.member("bob")
+        post = await world.post(alice, "Discuss")
+        await world.run(AddComment(post, "Before subscribing"), bob)
+        bus = ScriptedBus(PROJECTIONS_CHANNEL)
+        services = replace(world.services, bus=cast(Any, bus))
+        stream = follow_comments(services, None, post)
+        first = asyncio.ensure_future(anext(stream))
+        live = await bus.next_subscription(1)
+        await world.run(AddComment(post, "Missed one"), bob)
+        await world.run(AddComment(post, "Missed two"), alice)
+        live.queue.put_nowait(BusDisconnected("gone"))  # their notices were lost
+        assert (await asyncio.wait_for(first, 5)).body == "Missed one"
+        assert (await asyncio.wait_for(anext(stream), 5)).body == "Missed two"
+        again = await bus.next_subscription(2)
+        comment = (await world.run(AddComment(post, "Live"), bob)).result["comment_id"]
+        again.queue.put_nowait({"projection": "posts", "position": 0, "changes": [
+            {"kind": "comment", "id": comment, "post_id": post, "change": "ADDED"}
+        ]})
+        assert (await asyncio.wait_for(anext(stream), 5)).body == "Live"
+        await stream.aclose()  # type: ignore[attr-defined]
