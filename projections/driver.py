@@ -296,16 +296,19 @@ class Driver:
             live = self._generation(live_gen)
             live.position = known[live_gen].position if live_gen in known else 0
             await conn.run_sync(live.metadata.create_all)
-            pending = sorted(g for g in known if g > live_gen)
+            newer = sorted(g for g in known if g > live_gen)
+            # A rebuild begun by older code has the old shape: start it over.
+            pending = [g for g in newer if known[g].schema_version == p.schema_version]
+            outdated = [g for g in newer if g not in pending]
             shape = known[live_gen].schema_version if live_gen in known else p.schema_version
             if not pending and shape != p.schema_version:
                 # The code's table shape moved on: rebuild into the new shape.
-                target = max(known) + 1
+                target = max(known) + 1  # above any outdated one
                 await create_generation(conn, self.name, target, p.schema_version)
                 pending = [target]
                 log.info("projection %s: schema %d -> %d, rebuilding", self.name, shape,
                          p.schema_version)
-            stale = [g for g in known if g < live_gen] + pending[:-1]
+            stale = [g for g in known if g < live_gen] + outdated + pending[:-1]
             rebuild = None
             if pending:
                 rebuild = self._generation(pending[-1])

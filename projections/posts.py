@@ -317,7 +317,7 @@ async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> No
 
 class PostsProjection(Projection):
     name = "posts"
-    schema_version = 1
+    schema_version = 2  # 2: tables clustered by primary key on SQLite
     types = tuple(HANDLERS)
 
     def tables(self, metadata: MetaData, suffix: str) -> dict[str, Table]:

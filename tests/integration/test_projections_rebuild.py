@@ -137,8 +137,8 @@ async def test_a_rebuild_shows_progress_and_its_state_while_the_old_tables_serve
     assert all(total == head for _, total in progress)
 
 
-class PostsV2(PostsProjection):
-    schema_version = 2
+class PostsReshaped(PostsProjection):
+    schema_version = PostsProjection.schema_version + 1
 
 
 async def test_a_changed_table_shape_is_rebuilt_on_start(log):
@@ -146,7 +146,7 @@ async def test_a_changed_table_shape_is_rebuilt_on_start(log):
     async with running(log.runner()) as runner:
         assert await runner.wait_for(head, 10)
         served = await contents(log.engine, runner)
-    upgraded = log.runner(projections=[UsersProjection(), PostsV2()])
+    upgraded = log.runner(projections=[UsersProjection(), PostsReshaped()])
     async with running(upgraded):
         async with asyncio.timeout(10):
             while upgraded.tables().posts.name != "posts_g2":  # noqa: ASYNC110
