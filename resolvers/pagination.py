@@ -65,7 +65,11 @@ class Page(Generic[T]):
 
 
 def encode_cursor(kind: str, *key: Any) -> str:
-    raw = json.dumps([kind, *key], separators=(",", ":")).encode()
+    if all(type(k) is int for k in key):
+        # Every edge of a page gets one: skip the JSON encoder for the usual int keys.
+        raw = f'["{kind}",{",".join(map(str, key))}]'.encode()
+    else:
+        raw = json.dumps([kind, *key], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
