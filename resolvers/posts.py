@@ -109,11 +109,12 @@ async def list_posts(
         t = tables.posts
         scope: list[ColumnElement[bool]] = [true()]
     else:
-        # The history up to as_of must be projected before it can be answered.
-        head = await ctx.services.store.head_position()
-        await wait_for_position(ctx.services, min(as_of, head))
+        # Past the head the listing is the present one (and no position reaches
+        # FOREVER); the history up to it must be projected before it can answer.
+        at = min(as_of, await ctx.services.store.head_position())
+        await wait_for_position(ctx.services, at)
         t = tables.post_history
-        scope = [t.c.valid_from <= as_of, t.c.valid_to > as_of]
+        scope = [t.c.valid_from <= at, t.c.valid_to > at]
     where = scope + _filters(
         ctx, t, author_username=author_username, tag=tag, search=search, status=status,
         current=as_of is None,

@@ -171,6 +171,7 @@ async def test_as_of_answers_with_the_listing_the_read_model_held_at_that_positi
         ("Second", 1)
     ]
     assert titles(await world.data(POSTS, asOf="0")) == []
+    assert titles(await world.data(POSTS, asOf=str(2**64 - 1))) == ["Second"]
 
 
 async def test_as_of_shows_a_post_published_later_only_to_its_author_as_a_draft(
