@@ -22,6 +22,7 @@ from resolvers.redaction import ServedEvent, serve
 from resolvers.visibility import EventVisibility
 
 BATCH = 500
+MAX_STORED_POSITION = 2**63 - 1
 
 
 class NoBus(RuntimeError):
@@ -88,7 +89,8 @@ async def follow_events(
     if actor is None:
         raise Unauthenticated("Sign in to follow the event log")
     bus = bus_of(services)
-    last = after or 0
+    # Positions are signed 64-bit in the store: nothing lies past this one.
+    last = min(after or 0, MAX_STORED_POSITION)
     while True:
         async with bus.subscribe(EVENTS_CHANNEL) as notices:
             async for position, event in _read_past(services, actor, last, stream_id, types):

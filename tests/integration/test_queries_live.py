@@ -221,3 +221,23 @@ async def test_comment_added_sends_the_comments_missed_while_the_bus_cut_it_off(
         ]})
         assert (await asyncio.wait_for(anext(stream), 5)).body == "Live"
         await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_following_from_beyond_any_position_never_asks_the_store_past_64_bits(
+    log: MemoryLog, bus: ScriptedBus, services: Services
+) -> None:
+    asked: list[int] = []
+    read_all = log.read_all
+
+    async def recording(**kwargs: Any) -> list[RecordedEvent]:
+        asked.append(kwargs["after"])
+        return await read_all(**kwargs)
+
+    log.read_all = recording  # type: ignore[method-assign]
+    stream = follow_events(services, ADMIN, after=2**64 - 1)
+    pending = asyncio.ensure_future(anext(stream))
+    await bus.next_subscription(1)  # the catch-up is over
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    assert asked and max(asked) <= 2**63 - 1  # PostgreSQL's BIGINT
