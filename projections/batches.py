@@ -14,8 +14,9 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.model import EventStore, RecordedEvent
-from projections.bookkeeping import advance, writing
+from projections.bookkeeping import advance
 from projections.projection import Change, Projection
+from projections.transactions import writing
 
 
 @dataclass

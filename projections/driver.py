@@ -31,10 +31,10 @@ from projections.bookkeeping import (
     generations,
     live_generation,
     make_live,
-    writing,
 )
 from projections.lease import Lease
 from projections.projection import Change, Projection
+from projections.transactions import writing
 
 log = logging.getLogger(__name__)
 

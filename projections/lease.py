@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Column, MetaData, String, Table, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from projections.bookkeeping import writing
+from projections.transactions import writing
 
 _metadata = MetaData()
 

@@ -30,11 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
 from events.model import EventStore
-from projections.bookkeeping import create_generation, generations, live_generation, writing
+from projections.bookkeeping import create_generation, generations, live_generation
 from projections.driver import Driver, Progress, wait_at_most
 from projections.posts import PostsProjection
 from projections.projection import Projection
 from projections.tables import ReadTables
+from projections.transactions import writing
 from projections.users import UsersProjection
 
 log = logging.getLogger(__name__)
