@@ -20,11 +20,10 @@ from domain.ports import Actor, Outcome
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
-    from projections.runner import ProjectionRunner
-
     from domain.security import TokenService
     from events.bus import Bus
     from events.store import SqlEventStore
+    from projections.runner import ProjectionRunner
 
 Execute = Callable[[Command, Actor | None, str | None], Awaitable[Outcome]]
 """Runs a domain command as ``actor`` with a correlation id (the request id)."""
