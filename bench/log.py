@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import tempfile
 import time
@@ -222,6 +223,7 @@ def es_loads(database: Database, sizes: Sizes) -> tuple[float, dict[int, float]]
         for repeat in range(sizes.loads + 1):
             # Round-robin, so a busier moment of the machine weighs on every figure alike.
             for (app, post_id, length), taken in zip(posts, times, strict=True):
+                gc.collect()  # not the garbage of the load before (timeit's reasoning too)
                 started = time.perf_counter()
                 loaded: EsPost = app.repository.get(post_id)
                 if repeat:  # the first round is a warm-up
@@ -299,6 +301,7 @@ async def chronicle_loads(store: SqlEventStore, sizes: Sizes) -> tuple[float, di
     times: list[list[float]] = [[] for _ in posts]
     for repeat in range(sizes.loads + 1):
         for (post_id, length), taken in zip(posts, times, strict=True):
+            gc.collect()
             started = time.perf_counter()
             loaded = await load(store, post.AGGREGATE, post_id)
             if repeat:
