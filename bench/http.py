@@ -339,8 +339,9 @@ def main() -> None:
             )
             servers.append(Server(name, url, pid, tokens))
         results = measure(servers, args, script)
+    # The HTTP table first: a long rebuild must not hold back what was measured.
+    print(report(results, [s.name for s in servers], args, args.posts), flush=True)
     rebuild = None if args.no_rebuild or args.quick else rebuild_figure(args.rebuild_events)
-    print(report(results, [s.name for s in servers], args, args.posts))
     if rebuild:
         print("\nProjection rebuild (bench/rebuild.py):\n" + rebuild)
 
