@@ -26,6 +26,13 @@ class EventLog(Protocol):
         self, stream_id: str, *, max_version: int | None = None
     ) -> Snapshot | None: ...
 
+    async def load_stream(
+        self, stream_id: str, *, max_version: int | None = None
+    ) -> tuple[Snapshot | None, list[RecordedEvent]]:
+        """The newest snapshot at or below ``max_version`` and the events from its version
+        (from 1 without one) up to ``max_version``: what loading an aggregate reads."""
+        ...
+
     async def version_at(self, stream_id: str, at: datetime) -> int: ...
 
     async def claim_owner(self, scope: str, value: str) -> str | None: ...

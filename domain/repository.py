@@ -37,13 +37,14 @@ async def load(
     log: EventLog, aggregate: Aggregate[S], stream_id: str, *, to_version: int | None = None
 ) -> Loaded[S]:
     state, start = aggregate.initial, 0
-    snapshot = await log.latest_snapshot(stream_id, max_version=to_version)
-    # A snapshot written with an older shape is ignored (folded from the start instead).
+    # One read for both (the snapshotted event itself comes again, not folded,
+    # because the snapshot does not know its position).
+    snapshot, recorded = await log.load_stream(stream_id, max_version=to_version)
     if snapshot is not None and snapshot.schema_version == aggregate.snapshot_version:
         state, start = aggregate.from_snapshot(snapshot.state), snapshot.version
-    # The snapshotted event itself is read again (not folded) because the
-    # snapshot does not know its position: one event more, one query less.
-    recorded = await log.read_stream(stream_id, from_version=max(start, 1), to_version=to_version)
+    elif snapshot is not None and snapshot.version > 1:
+        # A snapshot written with an older shape is ignored: fold from the start instead.
+        recorded = await log.read_stream(stream_id, to_version=to_version)
     state = aggregate.fold(state, [r.to_domain() for r in recorded if r.version > start])
     if not recorded:
         return Loaded(stream_id, state, start, 0)

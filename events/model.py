@@ -215,6 +215,20 @@ class EventStore(abc.ABC):
     ) -> Snapshot | None:
         """The newest snapshot with version <= max_version."""
 
+    async def load_stream(
+        self, stream_id: str, *, max_version: int | None = None
+    ) -> tuple[Snapshot | None, list[RecordedEvent]]:
+        """What loading an aggregate needs: the newest snapshot at or below ``max_version``
+        and the stream's events from that snapshot's version (included, for its
+        position) up to ``max_version``; from version 1 when there is no snapshot.
+
+        This default makes the two reads; a backend may answer both with one.
+        """
+        snapshot = await self.latest_snapshot(stream_id, max_version=max_version)
+        start = snapshot.version if snapshot is not None else 1
+        tail = await self.read_stream(stream_id, from_version=start, to_version=max_version)
+        return snapshot, tail
+
     @abc.abstractmethod
     async def claim_owner(self, scope: str, value: str) -> str | None:
         """Who owns a unique value, if anyone."""

@@ -427,6 +427,29 @@ async def test_the_latest_snapshot_at_or_below_a_version_is_returned(
     assert await store.latest_snapshot("Post-2") is None
 
 
+async def test_load_stream_answers_as_the_snapshot_and_stream_reads_would(
+    store: SqlEventStore,
+) -> None:
+    await store.commit(commit(on("Post-1", NO_STREAM, created("1"), edited("1", "b"),
+                                 snapshot=Snapshot("Post-1", 2, {"title": "b"}))))
+    await store.commit(commit(on("Post-1", 2, edited("1", "c"), edited("1", "d"),
+                                 snapshot=Snapshot("Post-1", 4, {"title": "d"}, 3))))
+    await store.commit(commit(on("Post-1", 4, edited("1", "e"))))
+    await store.commit(commit(on("User-u1", NO_STREAM, registered("u1", "ann", "a@x.io"))))
+
+    for stream_id, max_version in [("Post-1", None), ("Post-1", 4), ("Post-1", 3),
+                                   ("Post-1", 1), ("Post-1", 0), ("User-u1", None),
+                                   ("Post-2", None)]:
+        snapshot = await store.latest_snapshot(stream_id, max_version=max_version)
+        start = snapshot.version if snapshot is not None else 1
+        tail = await store.read_stream(stream_id, from_version=start, to_version=max_version)
+
+        loaded = await store.load_stream(stream_id, max_version=max_version)
+
+        assert loaded == (snapshot, tail), (stream_id, max_version)
+    assert [e.version for e in (await store.load_stream("Post-1"))[1]] == [4, 5]
+
+
 # --- upcasting ----------------------------------------------------------------------------
 
 

@@ -118,6 +118,15 @@ class FakeLog:
         ]
         return max(fitting, key=lambda s: s.version, default=None)
 
+    async def load_stream(
+        self, stream_id: str, *, max_version: int | None = None
+    ) -> tuple[Snapshot | None, list[RecordedEvent]]:
+        snapshot = await self.latest_snapshot(stream_id, max_version=max_version)
+        start = snapshot.version if snapshot is not None else 1
+        return snapshot, await self.read_stream(
+            stream_id, from_version=start, to_version=max_version
+        )
+
     async def version_at(self, stream_id: str, at: datetime) -> int:
         return max(
             (e.version for e in self.events if e.stream_id == stream_id and e.recorded_at <= at),
