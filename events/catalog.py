@@ -17,6 +17,7 @@ Field names are snake_case here and camelCase in stored and served JSON.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -245,15 +246,25 @@ def spec_of(name: str) -> EventSpec:
 
 
 def data_of(event: DomainEvent) -> dict[str, Any]:
-    """The event's fields as a JSON-ready dict with snake_case keys (tuples become lists)."""
+    """The event's fields as a JSON-ready dict with snake_case keys (tuples become lists).
+
+    Called for every event appended: the field names come from the class's
+    shape, computed once, instead of dataclasses.fields() per call.
+    """
+    shape = _shape(type(event))
     return {
-        f.name: list(v) if isinstance(v := getattr(event, f.name), tuple) else v
-        for f in dataclasses.fields(event)  # type: ignore[arg-type]
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in zip(shape.fields, shape.values(event), strict=True)
     }
 
 
 @dataclass(frozen=True)
 class _Shape:
+    cls: type[DomainEvent]
+    fields: tuple[str, ...]
+    """Field names in declaration order."""
+    values: Callable[[DomainEvent], tuple[Any, ...]]
+    """The fields' values in that order."""
     defaults: dict[str, Any]
     required: frozenset[str]
     names: frozenset[str]
@@ -262,16 +273,24 @@ class _Shape:
 
 
 _SHAPES: dict[type[DomainEvent], _Shape] = {}
+_SHAPES_BY_NAME: dict[str, _Shape] = {}
+"""The same shapes by event type name: one lookup per event rebuilt on a load."""
 
 
 def _shape(cls: type[DomainEvent]) -> _Shape:
     shape = _SHAPES.get(cls)
     if shape is None:
         fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        ordered = tuple(f.name for f in fields)
         defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
-        names = frozenset(f.name for f in fields)
+        names = frozenset(ordered)
         sequences = tuple(f.name for f in fields if "tuple" in str(f.type))
-        shape = _SHAPES[cls] = _Shape(defaults, names - defaults.keys(), names, sequences)
+        # attrgetter of one name returns the bare value, of several a tuple
+        getter = operator.attrgetter(*ordered) if ordered else (lambda _event: ())
+        values = getter if len(ordered) != 1 else (lambda event: (getter(event),))
+        shape = _SHAPES[cls] = _Shape(
+            cls, ordered, values, defaults, names - defaults.keys(), names, sequences
+        )
     return shape
 
 
@@ -283,16 +302,19 @@ def from_data(name: str, data: dict[str, Any]) -> DomainEvent:
     dataclasses.fields() per call cost more than the whole fold, so the
     instance's __dict__ is filled directly from a shape computed once per class.
     """
-    cls = spec_of(name).cls
-    shape = _shape(cls)
+    shape = _SHAPES_BY_NAME.get(name)
+    if shape is None:
+        shape = _SHAPES_BY_NAME[name] = _shape(spec_of(name).cls)
     if not shape.required <= data.keys():
         raise TypeError(f"{name} is missing {sorted(shape.required - data.keys())}")
     values = {**shape.defaults, **data}
-    if not values.keys() <= shape.names:
+    # values holds every field already (defaults + the required ones checked
+    # above), so any key beyond the field count is one the class does not know
+    if len(values) != len(shape.names):
         values = {k: v for k, v in values.items() if k in shape.names}
     for key in shape.sequences:
         if isinstance(value := values[key], list):
             values[key] = tuple(value)
-    event = object.__new__(cls)
+    event = object.__new__(shape.cls)
     event.__dict__.update(values)
     return event
