@@ -11,7 +11,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy import MetaData, Table
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from events.model import EventStore, RecordedEvent
 from projections.bookkeeping import advance
@@ -28,12 +29,39 @@ class GenerationTables:
     metadata: MetaData
     tables: dict[str, Table]
     position: int = 0
+    indexed: bool = False
+    """Its secondary indexes are known to exist (checked once per process)."""
 
     @classmethod
     def of(cls, projection: Projection, generation: int, position: int = 0) -> GenerationTables:
         metadata = MetaData()
         tables = projection.tables(metadata, f"_g{generation}")
         return cls(projection, generation, metadata, tables, position)
+
+    async def create(self, conn: AsyncConnection) -> None:
+        """Create the tables that are missing; secondary indexes only if filled already.
+
+        A generation filled from position 0 gets its secondary indexes once it
+        has caught up (:meth:`create_indexes`): maintaining them row by row
+        while every row is written costs more than building each in one sort.
+        Lookups while filling use primary keys only. Tables that exist keep
+        whatever they have: a fill interrupted by a crash goes on without
+        indexes, and ``create_indexes`` adds them later.
+        """
+        if self.position > 0:
+            await conn.run_sync(self.metadata.create_all)
+            return
+        for table in self.metadata.sorted_tables:
+            # UNIQUE constraints are part of the table (and of the rules): created here.
+            await conn.execute(CreateTable(table, if_not_exists=True))
+        self.indexed = False
+
+    async def create_indexes(self, conn: AsyncConnection) -> None:
+        """The secondary indexes that are missing (idempotent, cheap when all exist)."""
+        for table in self.metadata.sorted_tables:
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                await conn.execute(CreateIndex(index, if_not_exists=True))
+        self.indexed = True
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,10 @@ class Driver:
             self._progress.notify()
             await self._publish(applied.position, applied.changes)
         self.caught_up = self.caught_up or applied.caught_up
+        if applied.caught_up and not self.live.indexed:
+            # A live generation filled from scratch (first start) is indexed once it has caught up.
+            async with writing(self._engine, self._turn) as conn:
+                await self.live.create_indexes(conn)
         busy = not applied.caught_up
         if self.rebuild is None and (applied.events == 0 or self._steps % DISCOVER_EVERY == 0):
             await self._discover_rebuild()
@@ -252,7 +256,9 @@ class Driver:
         return await apply_batch(self._engine, target, batch, self._turn, relaxed=relaxed)
 
     async def _swap(self, target: GenerationTables) -> None:
-        async with writing(self._engine) as conn:
+        async with writing(self._engine, self._turn) as conn:
+            # In the swap's transaction: the generation goes live with its indexes or not at all.
+            await target.create_indexes(conn)
             await make_live(conn, self.name, target.generation)
         old, self.live, self.rebuild = self.live, target, None
         self.caught_up = True
@@ -295,7 +301,7 @@ class Driver:
                 await make_live(conn, self.name, live_gen)
             live = self._generation(live_gen)
             live.position = known[live_gen].position if live_gen in known else 0
-            await conn.run_sync(live.metadata.create_all)
+            await live.create(conn)
             newer = sorted(g for g in known if g > live_gen)
             # A rebuild begun by older code has the old shape: start it over.
             pending = [g for g in newer if known[g].schema_version == p.schema_version]
@@ -313,7 +319,7 @@ class Driver:
             if pending:
                 rebuild = self._generation(pending[-1])
                 rebuild.position = known[pending[-1]].position if pending[-1] in known else 0
-                await conn.run_sync(rebuild.metadata.create_all)
+                await rebuild.create(conn)
         for generation in stale:
             await self._drop(self._generation(generation))
         self.live, self.rebuild = live, rebuild
@@ -332,7 +338,7 @@ class Driver:
         target = self._generation(newest.generation)
         target.position = newest.position
         async with writing(self._engine) as conn:
-            await conn.run_sync(target.metadata.create_all)
+            await target.create(conn)
         self.rebuild = target
         log.info("projection %s: rebuilding into generation %d", self.name, target.generation)
 
