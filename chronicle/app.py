@@ -32,6 +32,7 @@ from chronicle import logging as chronicle_logging
 from chronicle.bootstrap import Chronicle, start
 from chronicle.metrics import CONTENT_TYPE, Metrics
 from chronicle.settings import Settings
+from events.reading import Reader, reader_for
 from resolvers.context import Services
 from schema import build_schema
 from schema.context import (
@@ -71,7 +72,7 @@ HOME = """<!doctype html>
 """
 
 
-def services_of(chronicle: Chronicle) -> Services:
+def services_of(chronicle: Chronicle, reader: Reader | None = None) -> Services:
     s = chronicle.settings
     return Services(
         store=chronicle.store,
@@ -82,6 +83,7 @@ def services_of(chronicle: Chronicle) -> Services:
         max_page_size=s.max_page_size,
         read_wait_timeout=s.read_wait_timeout,
         bus=chronicle.bus,
+        reader=reader,
     )
 
 
@@ -247,13 +249,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         chronicle = await start(settings)
+        # The requests' own driver-level reader (the caller's role on every
+        # authenticated request), apart from the store's: see Services.reader.
+        reader = reader_for(chronicle.engine)
         app.state.chronicle = chronicle
-        app.state.services = services_of(chronicle)
+        app.state.services = services_of(chronicle, reader)
         try:
             yield
         finally:
             app.state.chronicle = None
-            await chronicle.stop()
+            try:
+                await reader.close()
+            finally:
+                await chronicle.stop()
 
     app = Starlette(
         routes=[

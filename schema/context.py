@@ -21,12 +21,12 @@ from typing import Any
 from uuid import uuid4
 
 from graphql import ExecutionResult, GraphQLError
-from sqlalchemy import select
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from domain.errors import InvalidInput, Unauthenticated
 from domain.ports import Actor
+from events.reading import DriverQuery, EngineReader
 from resolvers.consistency import StaleRead, wait_for_position
 from resolvers.context import RequestContext, Services
 
@@ -83,14 +83,19 @@ async def actor_for(services: Services, token: str | None) -> Actor | None:
         user_id = services.tokens.verify(token)
     except Unauthenticated:  # forged, damaged or expired
         return None
+    # One driver-level statement (see Services.reader): this runs for every
+    # authenticated request before any field resolves.
     users = services.runner.tables().users
-    query = select(users.c.role, users.c.forgotten).where(users.c.id == user_id)
-    async with services.engine.connect() as conn:
-        row = (await conn.execute(query)).first()
-    if row is not None and row.forgotten:
+    reader = services.reader or EngineReader(services.engine)
+    query = DriverQuery(reader.dialect)
+    table = services.engine.dialect.identifier_preparer.format_table(users)
+    sql = f"SELECT role, forgotten FROM {table} WHERE id = {query.param(user_id)}"
+    rows = await reader.fetch(sql, query.params)
+    row = rows[0] if rows else None
+    if row is not None and row[1]:  # forgotten
         return None
     # A user registered a moment ago may not be projected yet: a member.
-    return Actor(user_id=user_id, role=row.role if row is not None else "MEMBER")
+    return Actor(user_id=user_id, role=row[0] if row is not None else "MEMBER")
 
 
 async def http_context(services: Services, headers: Mapping[str, str]) -> ChronicleContext:
