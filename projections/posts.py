@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import orjson
 from sqlalchemy import MetaData, Table, and_, bindparam
@@ -267,6 +268,9 @@ async def load(
     return b
 
 
+_history_key = itemgetter("id", "valid_from")
+
+
 async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> None:
     history = t["post_history"]
     if b.close_existing:
@@ -275,30 +279,32 @@ async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> No
             history.update()
             .where(and_(history.c.id == bindparam("pid"), history.c.valid_from == bindparam("vf")))
             .values(valid_to=bindparam("vt")),
-            [{"pid": k, "vf": vf, "vt": vt} for k, (vf, vt) in b.close_existing.items()],
+            [{"pid": k, "vf": vf, "vt": vt} for k, (vf, vt) in sorted(b.close_existing.items())],
         )
-    await insert_rows(conn, history, b.history)
+    # Rows go in primary-key order (here and below): consecutive rows land on the same
+    # or the next B-tree page instead of one at random per row.
+    await insert_rows(conn, history, sorted(b.history, key=_history_key))
 
     # A few statements per table however many events hit the rows.
-    existed = {k for k in b.dirty if b.loaded.get(k) is not None}
+    existed = sorted(k for k in b.dirty if b.loaded.get(k) is not None)
     await delete_rows(conn, t["posts"], "id", [k for k in existed if b.posts[k] is None])
     await update_rows(conn, t["posts"], "id", [
         r for k in existed if (r := b.posts[k]) is not None
     ])
     await insert_rows(conn, t["posts"], [
-        r for k in b.dirty - existed if (r := b.posts[k]) is not None
+        r for k in sorted(b.dirty.difference(existed)) if (r := b.posts[k]) is not None
     ])
 
     await delete_rows(conn, t["post_tags"], "post_id", b.retagged)
     await insert_rows(conn, t["post_tags"], [
         {"post_id": k, "tag": tag}
-        for k in b.retagged if (r := b.posts.get(k)) is not None
+        for k in sorted(b.retagged) if (r := b.posts.get(k)) is not None
         for tag in orjson.loads(r["tags"])
     ])
 
     await delete_rows(conn, t["comments"], "id", b.dirty_comments & b.comments_loaded)
     await insert_rows(conn, t["comments"], [
-        r for k in b.dirty_comments if (r := b.comments[k]) is not None
+        r for k in sorted(b.dirty_comments) if (r := b.comments[k]) is not None
     ])
 
     likes = t["likes"]
@@ -308,10 +314,10 @@ async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> No
             likes.delete().where(
                 and_(likes.c.post_id == bindparam("p"), likes.c.user_id == bindparam("u"))
             ),
-            [{"p": p, "u": u} for p, u in gone],
+            [{"p": p, "u": u} for p, u in sorted(gone)],
         )
     await insert_rows(
-        conn, likes, [{"post_id": p, "user_id": u} for p, u in b.likes - b.likes_loaded]
+        conn, likes, [{"post_id": p, "user_id": u} for p, u in sorted(b.likes - b.likes_loaded)]
     )
 
 
