@@ -14,7 +14,7 @@ from typing import Any, Final
 import orjson
 
 from events import crypto
-from events.catalog import CATALOG, DomainEvent, data_of
+from events.catalog import CATALOG, DomainEvent, data_of, from_data
 from events.ids import parse_uuid
 from events.model import RecordedEvent
 from events.serialization import camel, dumps, snake
@@ -149,26 +149,32 @@ def _instant(text: str) -> datetime:
     return value
 
 
-def recorded(row: Sequence[Any]) -> RecordedEvent:
-    """A row of :data:`SELECT_RECORDED` as a RecordedEvent: unsealed, snake_case, upcast.
-
-    The hot path of loading an aggregate (a thousand rows a load): what depends
-    only on the event type is looked up once per type (``_Decoding``), rows of
-    types without personal fields skip the crypto altogether, and the event is
-    built straight into its __dict__ (see :func:`recorded_event`) without the
-    keyword-argument call.
-    """
-    (position, event_id, stream_id, stream_type, version, type_, schema_version, text,
-     actor_id, correlation_id, causation_id, recorded_at, key) = row
+def _data(
+    type_: str, schema_version: int, text: str, key: bytes | None
+) -> tuple[dict[str, Any], int]:
+    """A row's stored JSON as snake_case data at the current schema version (and that version)."""
     stored: dict[str, Any] = orjson.loads(text)
     decoding = _DECODINGS[type_]
-    for name, field in decoding.personal:
+    for name, field in decoding.personal:  # types without personal fields skip the crypto
         if stored.get(field) is not None:
             stored[field] = crypto.unseal(key, type_, name, stored[field])
     data = {_SNAKE[k]: v for k, v in stored.items()}
     if schema_version < decoding.schema_version:
         data = upcast(type_, schema_version, decoding.schema_version, data)
         schema_version = decoding.schema_version
+    return data, schema_version
+
+
+def recorded(row: Sequence[Any]) -> RecordedEvent:
+    """A row of :data:`SELECT_RECORDED` as a RecordedEvent: unsealed, snake_case, upcast.
+
+    The hot path of reading the log: what depends only on the event type is
+    looked up once per type (``_Decoding``), and the event is built straight
+    into its __dict__ (see :func:`recorded_event`) without the keyword-argument call.
+    """
+    (position, event_id, stream_id, stream_type, version, type_, schema_version, text,
+     actor_id, correlation_id, causation_id, recorded_at, key) = row
+    data, schema_version = _data(type_, schema_version, text, key)
     if isinstance(recorded_at, str):  # a raw SQLite row, not read through UtcDateTime
         recorded_at = _instant(recorded_at)
     event = _new(RecordedEvent)
@@ -187,3 +193,24 @@ def recorded(row: Sequence[Any]) -> RecordedEvent:
         "causation_id": causation_id,
     })
     return event
+
+
+def domain_events(
+    rows: Sequence[Sequence[Any]], *, after_version: int = 0, offset: int = 0
+) -> tuple[list[DomainEvent], RecordedEvent | None]:
+    """For loading an aggregate: the domain events of rows past ``after_version``, and the
+    last row as a RecordedEvent (its version, position and recorded_at), or None.
+
+    Equal to ``[r.to_domain() for r in map(recorded, rows) if r.version > after_version]``
+    but each event is built straight from its stored JSON: no RecordedEvent, event id
+    or instant per row, which were about half the decoding of a 1 000-event load.
+    ``offset`` skips leading columns a query put before those of :data:`SELECT_RECORDED`.
+    """
+    version_at, type_at, key_at = offset + 4, offset + 5, offset + 12
+    events = [
+        from_data(row[type_at], _data(row[type_at], row[type_at + 1], row[type_at + 2],
+                                      row[key_at])[0])
+        for row in rows
+        if row[version_at] > after_version
+    ]
+    return events, recorded(rows[-1][offset:]) if rows else None

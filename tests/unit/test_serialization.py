@@ -9,7 +9,7 @@ import pytest
 from events import crypto
 from events.catalog import PostCreated, ProfileUpdated, UserRegistered
 from events.ids import event_id, parse_uuid
-from events.rows import recorded, stored_data
+from events.rows import domain_events, recorded, stored_data
 from events.serialization import camel, camel_keys, loads, snake, snake_keys
 
 
@@ -129,3 +129,34 @@ def test_event_ids_are_version_7_uuids_ordered_by_their_millisecond() -> None:
     assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in [*earlier, *later])
     assert max(map(str, earlier)) < min(map(str, later))
     assert uuid.UUID(str(earlier[0])) == earlier[0]
+
+
+def test_domain_events_decode_rows_as_recorded_then_to_domain_would() -> None:
+    key = crypto.new_key()
+    at = "2026-01-02T03:04:05.000006+00:00"
+    registered, _, _ = stored_data(UserRegistered("u1", "hal", "h@x.io", "Hal", "h"),
+                                   lambda s: key)
+    rows = [
+        (1, str(uuid.uuid4()), "s", "User", 1, "UserRegistered", 1, registered, None, None,
+         None, at, key),
+        # schema v1 PostCreated (no tags): upcast on the way, as recorded() does
+        (2, str(uuid.uuid4()), "s", "Post", 2, "PostCreated", 1,
+         '{"postId": "p", "authorId": "u1", "title": "t", "body": "b"}', None, None, None,
+         at, None),
+        (3, str(uuid.uuid4()), "s", "User", 3, "ProfileUpdated", 1,
+         stored_data(ProfileUpdated("u1", bio="hi"), lambda s: key)[0], "a", "c", None,
+         "2026-01-02T03:04:06.000000+00:00", None),
+    ]
+    expected = [recorded(row) for row in rows]
+
+    for after in (0, 1, 3):
+        events, last = domain_events(rows, after_version=after)
+        # the same rows behind two leading columns (load_stream joins the snapshot's)
+        shifted, shifted_last = domain_events([("x", None, *row) for row in rows],
+                                              after_version=after, offset=2)
+
+        assert events == shifted == [r.to_domain() for r in expected if r.version > after]
+        assert last == shifted_last == expected[-1]
+    assert events == [] and domain_events([]) == ([], None)
+    assert isinstance(domain_events(rows)[0][1], PostCreated)
+    assert domain_events(rows)[0][1] == PostCreated("p", "u1", "t", "b", ())
