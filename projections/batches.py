@@ -42,8 +42,9 @@ class GenerationTables:
         """Create the tables that are missing; secondary indexes only if filled already.
 
         A generation filled from position 0 gets its secondary indexes once it
-        has caught up (:meth:`create_indexes`): maintaining them row by row
-        while every row is written costs more than building each in one sort.
+        has caught up (``apply_batch``; a rebuild's swap makes sure again):
+        maintaining them row by row while every row is written costs more than
+        building each in one sort.
         Lookups while filling use primary keys only. Tables that exist keep
         whatever they have: a fill interrupted by a crash goes on without
         indexes, and ``create_indexes`` adds them later.
@@ -57,11 +58,12 @@ class GenerationTables:
         self.indexed = False
 
     async def create_indexes(self, conn: AsyncConnection) -> None:
-        """The secondary indexes that are missing (idempotent, cheap when all exist)."""
+        """The secondary indexes that are missing (idempotent, cheap when all exist).
+
+        The caller sets ``indexed`` once the transaction has committed."""
         for table in self.metadata.sorted_tables:
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
                 await conn.execute(CreateIndex(index, if_not_exists=True))
-        self.indexed = True
 
 
 @dataclass(frozen=True)
@@ -107,12 +109,25 @@ async def apply_batch(
     *,
     relaxed: bool = False,
 ) -> Applied:
-    """Apply ``batch`` (read after ``target.position``) and move the checkpoint with it."""
+    """Apply ``batch`` (read after ``target.position``) and move the checkpoint with it.
+
+    A generation that is not known to have its secondary indexes (see
+    ``GenerationTables.create``) gets them with the batch that reaches the
+    head (or, with nothing new to apply, on its own), so no one sees it caught
+    up without them.
+    """
     projection = target.projection
-    if batch.position == batch.after:
+    index = batch.caught_up and not target.indexed
+    if batch.position == batch.after and not index:
         return Applied(batch.after, 0, batch.caught_up)
+    changes: list[Change] = []
     async with writing(engine, turn, relaxed=relaxed) as conn:
-        await advance(conn, projection.name, target.generation, batch.after, batch.position)
-        changes = await projection.apply(conn, target.tables, batch.events) if batch.events else []
+        if batch.position != batch.after:
+            await advance(conn, projection.name, target.generation, batch.after, batch.position)
+            if batch.events:
+                changes = await projection.apply(conn, target.tables, batch.events)
+        if index:
+            await target.create_indexes(conn)
     target.position = batch.position
+    target.indexed = target.indexed or index
     return Applied(batch.position, len(batch.events), batch.caught_up, changes)

@@ -217,10 +217,6 @@ class Driver:
             self._progress.notify()
             await self._publish(applied.position, applied.changes)
         self.caught_up = self.caught_up or applied.caught_up
-        if applied.caught_up and not self.live.indexed:
-            # A live generation filled from scratch (first start) is indexed once it has caught up.
-            async with writing(self._engine, self._turn) as conn:
-                await self.live.create_indexes(conn)
         busy = not applied.caught_up
         if self.rebuild is None and (applied.events == 0 or self._steps % DISCOVER_EVERY == 0):
             await self._discover_rebuild()
