@@ -8,16 +8,19 @@ is created inside the lifespan, never at import time (STACK-NOTES pitfall 7).
 
 from __future__ import annotations
 
+import gc
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 import uvicorn
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -94,6 +97,15 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         super().__init__(schema, **options)
         self.metrics = metrics
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            # The client left before its request was read (a load generator
+            # stopping, a closed tab): nobody to answer and nothing wrong here,
+            # so no "Exception in ASGI application" traceback to format and log.
+            return
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> ChronicleContext:
@@ -108,6 +120,15 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         await accept_connection(context)
         unset: UnsetType = UNSET
         return unset
+
+    def encode_json(self, data: object) -> str:
+        # strawberry's json.dumps costs ~1.7% of a feed request's CPU; orjson writes
+        # the same compact JSON (UTF-8 instead of \u escapes) several times faster.
+        # A str, not bytes: websocket messages go through here too, as text frames.
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # an integer past 64 bits: only the standard encoder has those
+            return json.dumps(data, separators=(",", ":"))
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Never strawberry's page: it loads GraphiQL from a public CDN (pitfall 8).
@@ -233,7 +254,8 @@ def _static_mounts() -> list[Mount]:
     ]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> Starlette:
+    """The app; ``freeze_heap`` (the served process) hides what start-up built from the GC."""
     # pydantic-settings fills every field from the environment; mypy cannot see that
     settings = settings or Settings()  # type: ignore[call-arg]
     metrics = Metrics()
@@ -254,6 +276,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         reader = reader_for(chronicle.engine)
         app.state.chronicle = chronicle
         app.state.services = services_of(chronicle, reader)
+        if freeze_heap:
+            # What exists now (schema, SQLAlchemy metadata and caches, the modules)
+            # lives as long as the process: out of the collector's sight, a full
+            # collection stops re-scanning ~150 000 objects every few hundred
+            # requests (measured: gen-2 collection time per 1 000 feed requests
+            # 0.33 -> 0.13 s of CPU). Only for the one app a served process runs:
+            # in a test process creating many apps, frozen cycles would never be freed.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -285,7 +316,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def serve(settings: Settings) -> None:
     chronicle_logging.configure()
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, freeze_heap=True),
         host=settings.host,
         port=settings.port,
         workers=1,
