@@ -221,7 +221,7 @@ async def main(total: int, batch: int, keep: str | None) -> None:
 def cli() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.rebuild", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=20000, help="events per rebuild batch")
+    parser.add_argument("--batch", type=int, default=50000, help="events per rebuild batch")
     parser.add_argument("--keep", help="folder for the database (reused if it has events)")
     args = parser.parse_args()
     asyncio.run(main(args.events, args.batch, args.keep))
