@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from domain.ports import Actor
 from events.model import RecordedEvent
+from resolvers.consistency import wait_for_position
 from resolvers.context import Services
 
 PUBLISHED = "PUBLISHED"
@@ -44,6 +45,12 @@ class EventVisibility:
             return []
         if actor.is_admin:
             return list(events)
+        # Whether a post is published, and whose it is, comes from the read model:
+        # judge these events only once it has applied them. A live subscriber hears
+        # of a commit before the projections do, and would otherwise drop a member's
+        # own new post as "not visible" and move past it for good.
+        if events:
+            await wait_for_position(self._services, max(e.position for e in events))
         await self._learn(events)
         return [e for e in events if self._visible(e, actor.user_id)]
 

@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 from graphql import ExecutionResult
 
-from domain.commands import AddComment, ArchivePost, DeletePost, EditPost, LikePost
+from domain.commands import (
+    AddComment,
+    ArchivePost,
+    CreatePost,
+    DeletePost,
+    EditPost,
+    LikePost,
+    UpdateProfile,
+)
 from domain.ports import Actor
 from tests.integration.test_queries_world import World, open_world
 
@@ -126,6 +134,28 @@ async def test_events_follow_the_same_visibility_and_filters_as_the_query(world:
     assert (first["events"]["type"], first["events"]["streamId"]) == ("PostCreated", public)
     assert second["events"]["type"] == "CommentAdded"
     assert second["events"]["data"]["postId"] == public
+
+
+async def test_a_member_following_the_log_sees_her_new_post_before_the_read_model_has_it(
+    world: World,
+) -> None:
+    # The bus announces a commit before the projections apply it; visibility is
+    # judged from the read model, so the subscription must wait for it rather
+    # than drop the member's own post as invisible and move past it.
+    alice = await world.member("alice")
+    seen = await world.chronicle.store.head_position()
+    stream = await subscribe(world, EVENTS, alice, after=str(seen))
+    try:
+        await world.run(UpdateProfile(bio="warming up"), alice)
+        await stream.next()  # the subscription is live
+        outcome = await world.chronicle.execute(CreatePost("Fresh", "Body", (), True), alice, None)
+        fresh = await stream.take(2)
+    finally:
+        await stream.close()
+    assert [(e["events"]["type"], e["events"]["streamId"]) for e in fresh] == [
+        ("PostCreated", outcome.result["post_id"]),
+        ("PostPublished", outcome.result["post_id"]),
+    ]
 
 
 async def test_following_the_log_requires_authentication(world: World) -> None:
