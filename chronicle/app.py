@@ -59,7 +59,7 @@ GRAPHIQL_MISSING = """<!doctype html>
 <p>The GraphQL API is served here: POST your queries to <code>/graphql</code>.</p>
 <p>Chronicle serves GraphiQL from its own built assets (never from a public CDN).
 Build them with <code>make install</code> (or <code>npm ci &amp;&amp; npm run build</code> in
-<code>web/</code>), which writes <code>chronicle/static/graphiql/index.html</code>,
+<code>web/graphiql/</code>), which writes <code>chronicle/static/graphiql/index.html</code>,
 then reload this page.</p>
 </body></html>
 """
