@@ -7,18 +7,15 @@ tests therefore register their own members with unique names.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import fresh_postgres_database
 from tests.e2e.members import Member, promote, register_sync
 from tests.e2e.server import Api, Server
-
-PG_ADMIN_DSN = os.environ.get("CHRONICLE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 # Generous read waits: a loaded CI box must not turn a slow projection into STALE_READ.
 # Modules may override any of these with a SERVER_SETTINGS dict (test_stale_reads does).
@@ -32,28 +29,11 @@ TEST_SETTINGS = {
 }
 
 
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for one module's server (pg_url is per test)."""
-    from tests.conftest import _require
-
-    _require("PostgreSQL", "127.0.0.1", 5432)
-    name = f"chronicle_e2e_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_postgres_database("chronicle_e2e") as url:
+        yield url
 
 
 def start_server(data_dir: Path, extra: dict[str, str]) -> Server:
