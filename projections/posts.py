@@ -17,6 +17,7 @@ from sqlalchemy import MetaData, Table, and_, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.model import RecordedEvent
+from projections import projection
 from projections.projection import (
     Change,
     Projection,
@@ -232,10 +233,7 @@ HANDLERS: dict[str, Callable[[PostsBatch, RecordedEvent], None]] = {
 
 
 def fold(b: PostsBatch, events: Sequence[RecordedEvent]) -> None:
-    for e in events:
-        handler = HANDLERS.get(e.type)
-        if handler is not None:
-            handler(b, e)
+    projection.fold(b, HANDLERS, events)
 
 
 # --- loading and writing a batch -------------------------------------------

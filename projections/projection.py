@@ -10,12 +10,12 @@ moves the checkpoint in it; ``apply`` only ever writes rows.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, Table, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,6 +46,21 @@ class Projection(abc.ABC):
         self, conn: AsyncConnection, tables: dict[str, Table], events: Sequence[RecordedEvent]
     ) -> list[Change]:
         """Fold ``events`` into the rows, inside the caller's transaction; return feed changes."""
+
+
+B = TypeVar("B")
+
+
+def fold(
+    batch: B,
+    handlers: Mapping[str, Callable[[B, RecordedEvent], None]],
+    events: Sequence[RecordedEvent],
+) -> None:
+    """Apply each event to the batch with its type's handler; types a projection ignores pass."""
+    for event in events:
+        handler = handlers.get(event.type)
+        if handler is not None:
+            handler(batch, event)
 
 
 def chunks(values: Iterable[Any], size: int = IN_CHUNK) -> Iterable[list[Any]]:

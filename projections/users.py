@@ -14,6 +14,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.model import RecordedEvent
+from projections import projection
 from projections.projection import Change, Projection, Row, delete_rows, insert_rows, load_rows
 from projections.tables import user_tables
 
@@ -131,10 +132,7 @@ HANDLERS: dict[str, Callable[[UsersBatch, RecordedEvent], None]] = {
 
 
 def fold(b: UsersBatch, events: Sequence[RecordedEvent]) -> None:
-    for e in events:
-        handler = HANDLERS.get(e.type)
-        if handler is not None:
-            handler(b, e)
+    projection.fold(b, HANDLERS, events)
 
 
 # --- loading and writing a batch -------------------------------------------
