@@ -72,6 +72,13 @@ async def running(runner: ProjectionRunner) -> AsyncIterator[ProjectionRunner]:
         await runner.stop()
 
 
+async def applied(log: Log, runner: ProjectionRunner, stream: str, *events: Any) -> int:
+    """Append to one stream and wait until the runner applied it; returns its position."""
+    position = await log.append(stream, *events)
+    assert await runner.wait_for(position, 5)
+    return position
+
+
 async def rows(engine: AsyncEngine, table: Table, *where: Any) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         result = await conn.execute(select(table).where(*where))

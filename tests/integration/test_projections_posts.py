@@ -24,7 +24,7 @@ from events.catalog import (
 )
 from projections.runner import ProjectionRunner
 from projections.tables import FOREVER
-from tests.integration.test_projections_kit import Log, one, open_log, rows
+from tests.integration.test_projections_kit import Log, applied, one, open_log, rows, running
 
 
 @pytest.fixture
@@ -35,16 +35,8 @@ async def log(sqlite_url: str) -> AsyncIterator[Log]:
 
 @pytest.fixture
 async def runner(log: Log) -> AsyncIterator[ProjectionRunner]:
-    runner = log.runner()
-    await runner.start()
-    yield runner
-    await runner.stop()
-
-
-async def applied(log: Log, runner: ProjectionRunner, stream: str, *events: Any) -> int:
-    position = await log.append(stream, *events)
-    assert await runner.wait_for(position, 5)
-    return position
+    async with running(log.runner()) as runner:
+        yield runner
 
 
 async def post(log: Log, runner: ProjectionRunner, post_id: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from events.catalog import (
 )
 from events.model import ANY, Commit, StreamAppend
 from projections.runner import ProjectionRunner
-from tests.integration.test_projections_kit import Log, one, open_log
+from tests.integration.test_projections_kit import Log, applied, one, open_log, running
 
 
 @pytest.fixture
@@ -31,16 +31,8 @@ async def log(database_url: str) -> AsyncIterator[Log]:
 
 @pytest.fixture
 async def runner(log: Log) -> AsyncIterator[ProjectionRunner]:
-    runner = log.runner()
-    await runner.start()
-    yield runner
-    await runner.stop()
-
-
-async def applied(log: Log, runner: ProjectionRunner, stream: str, *events: Any) -> int:
-    position = await log.append(stream, *events)
-    assert await runner.wait_for(position, 5)
-    return position
+    async with running(log.runner()) as runner:
+        yield runner
 
 
 async def user(log: Log, runner: ProjectionRunner, user_id: str) -> dict[str, Any]:
