@@ -29,14 +29,23 @@ class GenerationTables:
     metadata: MetaData
     tables: dict[str, Table]
     position: int = 0
+    schema_version: int = 0
+    """The shape its tables were created in (see ``Projection.tables``)."""
     indexed: bool = False
     """Its secondary indexes are known to exist (checked once per process)."""
 
     @classmethod
-    def of(cls, projection: Projection, generation: int, position: int = 0) -> GenerationTables:
+    def of(
+        cls,
+        projection: Projection,
+        generation: int,
+        position: int = 0,
+        schema_version: int | None = None,
+    ) -> GenerationTables:
+        version = schema_version or projection.schema_version
         metadata = MetaData()
-        tables = projection.tables(metadata, f"_g{generation}")
-        return cls(projection, generation, metadata, tables, position)
+        tables = projection.tables(metadata, f"_g{generation}", version)
+        return cls(projection, generation, metadata, tables, position, version)
 
     async def create(self, conn: AsyncConnection) -> None:
         """Create the tables that are missing; secondary indexes only if filled already.

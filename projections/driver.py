@@ -26,6 +26,7 @@ from projections.batches import (
 )
 from projections.bookkeeping import (
     CheckpointMoved,
+    Generation,
     create_generation,
     forget_generation,
     generations,
@@ -129,11 +130,17 @@ class Driver:
     def wake(self) -> None:
         self._wake.set()
 
-    def _generation(self, generation: int) -> GenerationTables:
-        """Cached, so the Table objects handed to readers stay the same objects."""
+    def _generation(self, generation: int, schema_version: int | None = None) -> GenerationTables:
+        """Cached, so the Table objects handed to readers stay the same objects.
+
+        ``schema_version``: the one the generation was recorded with, when known
+        (None: this code's); an older one gets its tables in their older shape.
+        """
+        version = schema_version or self.projection.schema_version
         found = self._generations.get(generation)
-        if found is None:
-            found = self._generations[generation] = GenerationTables.of(self.projection, generation)
+        if found is None or found.schema_version != version:
+            found = GenerationTables.of(self.projection, generation, schema_version=version)
+            self._generations[generation] = found
         return found
 
     # --- the loop -----------------------------------------------------------
@@ -295,7 +302,7 @@ class Driver:
                 if live_gen not in known:
                     await create_generation(conn, self.name, live_gen, p.schema_version)
                 await make_live(conn, self.name, live_gen)
-            live = self._generation(live_gen)
+            live = self._generation(live_gen, _version(known, live_gen))
             live.position = known[live_gen].position if live_gen in known else 0
             await live.create(conn)
             newer = sorted(g for g in known if g > live_gen)
@@ -317,7 +324,7 @@ class Driver:
                 rebuild.position = known[pending[-1]].position if pending[-1] in known else 0
                 await rebuild.create(conn)
         for generation in stale:
-            await self._drop(self._generation(generation))
+            await self._drop(self._generation(generation, _version(known, generation)))
         self.live, self.rebuild = live, rebuild
         self.caught_up = False
         self._ready = True
@@ -331,7 +338,7 @@ class Driver:
         if not pending:
             return
         newest = pending[-1]
-        target = self._generation(newest.generation)
+        target = self._generation(newest.generation, newest.schema_version)
         target.position = newest.position
         async with writing(self._engine) as conn:
             await target.create(conn)
@@ -346,9 +353,12 @@ class Driver:
         if live_gen is None:
             return
         positions = {g.generation: g.position for g in known}
-        live = self._generation(live_gen)
+        recorded = {g.generation: g for g in known}
+        live = self._generation(live_gen, _version(recorded, live_gen))
         pending = [g for g in positions if g > live_gen]
-        rebuild = self._generation(max(pending)) if pending else None
+        rebuild = None
+        if pending:
+            rebuild = self._generation(max(pending), _version(recorded, max(pending)))
         if rebuild is not None:
             rebuild.position = positions[rebuild.generation]
         moved = live is not self.live or positions.get(live_gen, 0) != live.position
@@ -356,3 +366,9 @@ class Driver:
         self.live, self.rebuild = live, rebuild
         if moved:
             self._progress.notify()
+
+
+def _version(known: dict[int, Generation], generation: int) -> int | None:
+    """The schema version ``generation`` was recorded with (None if unrecorded)."""
+    found = known.get(generation)
+    return found.schema_version if found is not None else None

@@ -27,7 +27,7 @@ from projections.projection import (
     load_rows,
     update_rows,
 )
-from projections.tables import FOREVER, posts_tables
+from projections.tables import COUNTS_APART, FOREVER, posts_tables
 
 PUBLISHED = "PUBLISHED"
 
@@ -43,19 +43,28 @@ class PostsBatch:
     comments_loaded: set[str]
     likes: set[tuple[str, str]]
     likes_loaded: set[tuple[str, str]]
+    counts_apart: bool = True
+    """Counts have their own history (``post_counts``); False for an older generation,
+    whose ``post_history`` takes a whole row per count change."""
     dirty: set[str] = field(default_factory=set)
     retagged: set[str] = field(default_factory=set)
     dirty_comments: set[str] = field(default_factory=set)
     history: list[Row] = field(default_factory=list)
+    counts: list[Row] = field(default_factory=list)
+    """New ``post_counts`` rows."""
     newest_state: dict[str, Row] = field(default_factory=dict)
     """Per post, the newest history row written by this batch (its valid_to is still open)."""
+    newest_counts: dict[str, Row] = field(default_factory=dict)
     close_existing: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Per post, (valid_from, valid_to) of the history row that was current before the batch."""
+    """Per post, (valid_from, valid_to) of the history row that was current before the batch
+    (valid_from is only known, and only needed, in the older shape)."""
+    close_counts: dict[str, int] = field(default_factory=dict)
+    """Per post, the valid_to of the counts row that was current before the batch."""
     comment_changes: list[Change] = field(default_factory=list)
 
     @classmethod
-    def empty(cls) -> PostsBatch:
-        return cls({}, {}, {}, set(), set(), set())
+    def empty(cls, *, counts_apart: bool = True) -> PostsBatch:
+        return cls({}, {}, {}, set(), set(), set(), counts_apart)
 
     def post(self, post_id: str) -> Row | None:
         return self.posts.get(post_id)
@@ -64,17 +73,43 @@ class PostsBatch:
         """The post row is now ``row`` (None: deleted) as of ``event``: record its history."""
         self.posts[post_id] = row
         self.dirty.add(post_id)
+        position = event.position
         previous = self.newest_state.pop(post_id, None)
         if previous is not None:
-            previous["valid_to"] = event.position
+            previous["valid_to"] = position
         elif (loaded := self.loaded.get(post_id)) is not None:
-            # The post row's position is the valid_from of its open history row.
-            self.close_existing[post_id] = (loaded["position"], event.position)
+            # Older shape: the post row's position is the valid_from of its open history row.
+            self.close_existing[post_id] = (loaded["position"], position)
+        if row is None and self.counts_apart:
+            self._counts(post_id, None, position)  # counts end with the post
         if row is not None:
-            row["position"] = event.position
-            state = {**row, "valid_from": event.position, "valid_to": FOREVER}
+            row["position"] = position
+            state = {**row, "valid_from": position, "valid_to": FOREVER}
             self.history.append(state)
             self.newest_state[post_id] = state
+
+    def counted(self, post_id: str, row: Row, event: RecordedEvent) -> None:
+        """Only the counts of the post row changed, as of ``event``."""
+        if not self.counts_apart:
+            self.changed(post_id, row, event)
+            return
+        self.dirty.add(post_id)
+        row["position"] = event.position
+        self._counts(post_id, row, event.position)
+
+    def _counts(self, post_id: str, row: Row | None, position: int) -> None:
+        previous = self.newest_counts.pop(post_id, None)
+        if previous is not None:
+            previous["valid_to"] = position
+        elif self.loaded.get(post_id) is not None:
+            self.close_counts[post_id] = position
+        if row is not None:
+            counts = {
+                "id": post_id, "valid_from": position, "valid_to": FOREVER,
+                "comment_count": row["comment_count"], "like_count": row["like_count"],
+            }
+            self.counts.append(counts)
+            self.newest_counts[post_id] = counts
 
     def feed_changes(self) -> list[Change]:
         changes: list[Change] = []
@@ -108,6 +143,8 @@ def post_created(b: PostsBatch, e: RecordedEvent) -> None:
     }
     b.retagged.add(row["id"])
     b.changed(row["id"], row, e)
+    if b.counts_apart:
+        b.counted(row["id"], row, e)  # counts begin with the post, at zero
 
 
 def _post_event(b: PostsBatch, e: RecordedEvent, **values: object) -> None:
@@ -162,7 +199,7 @@ def _count(b: PostsBatch, e: RecordedEvent, column: str, delta: int) -> None:
     row = b.post(post_id)
     if row is not None:
         row[column] += delta
-        b.changed(post_id, row, e)
+        b.counted(post_id, row, e)
 
 
 def comment_added(b: PostsBatch, e: RecordedEvent) -> None:
@@ -250,7 +287,7 @@ async def load(
         (e.data["post_id"], e.data["user_id"]) for e in events
         if e.type in ("PostLiked", "PostUnliked")
     }
-    b = PostsBatch.empty()
+    b = PostsBatch.empty(counts_apart="post_counts" in t)
     b.loaded = dict.fromkeys(post_ids)
     for row in await load_rows(conn, t["posts"], "id", post_ids):
         b.loaded[row["id"]] = row
@@ -266,22 +303,47 @@ async def load(
     return b
 
 
-_history_key = itemgetter("id", "valid_from")
+async def _write_history(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> None:
+    history, counts = t["post_history"], t.get("post_counts")
+    if counts is None:  # older shape, keyed (id, valid_from)
+        if b.close_existing:
+            # By primary key: "valid_to = FOREVER" would tempt the planner into the asOf index.
+            await conn.execute(
+                history.update()
+                .where(and_(
+                    history.c.id == bindparam("pid"), history.c.valid_from == bindparam("vf")
+                ))
+                .values(valid_to=bindparam("vt")),
+                [
+                    {"pid": k, "vf": vf, "vt": vt}
+                    for k, (vf, vt) in sorted(b.close_existing.items())
+                ],
+            )
+        await insert_rows(conn, history, sorted(b.history, key=itemgetter("id", "valid_from")))
+        return
+    # Keyed (id, valid_to): the open rows are closed by primary key before their
+    # successors, which take the key (id, FOREVER), go in.
+    await _close(conn, history, {k: vt for k, (_, vt) in b.close_existing.items()})
+    await _close(conn, counts, b.close_counts)
+    # Rows go in primary-key order (here and below): consecutive rows land on the same
+    # or the next B-tree page instead of one at random per row.
+    by_key = itemgetter("id", "valid_to")
+    await insert_rows(conn, history, sorted(b.history, key=by_key))
+    await insert_rows(conn, counts, sorted(b.counts, key=by_key))
+
+
+async def _close(conn: AsyncConnection, table: Table, valid_to: dict[str, int]) -> None:
+    if valid_to:
+        await conn.execute(
+            table.update()
+            .where(and_(table.c.id == bindparam("pid"), table.c.valid_to == FOREVER))
+            .values(valid_to=bindparam("vt")),
+            [{"pid": k, "vt": vt} for k, vt in sorted(valid_to.items())],
+        )
 
 
 async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> None:
-    history = t["post_history"]
-    if b.close_existing:
-        # By primary key: "valid_to = FOREVER" would tempt the planner into the asOf index.
-        await conn.execute(
-            history.update()
-            .where(and_(history.c.id == bindparam("pid"), history.c.valid_from == bindparam("vf")))
-            .values(valid_to=bindparam("vt")),
-            [{"pid": k, "vf": vf, "vt": vt} for k, (vf, vt) in sorted(b.close_existing.items())],
-        )
-    # Rows go in primary-key order (here and below): consecutive rows land on the same
-    # or the next B-tree page instead of one at random per row.
-    await insert_rows(conn, history, sorted(b.history, key=_history_key))
+    await _write_history(conn, t, b)
 
     # A few statements per table however many events hit the rows.
     existed = sorted(k for k in b.dirty if b.loaded.get(k) is not None)
@@ -321,11 +383,14 @@ async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> No
 
 class PostsProjection(Projection):
     name = "posts"
-    schema_version = 2  # 2: tables clustered by primary key on SQLite
+    # 2: tables clustered by primary key on SQLite; 3: counts with their own history
+    schema_version = COUNTS_APART
     types = tuple(HANDLERS)
 
-    def tables(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
-        return posts_tables(metadata, suffix)
+    def tables(
+        self, metadata: MetaData, suffix: str, schema_version: int | None = None
+    ) -> dict[str, Table]:
+        return posts_tables(metadata, suffix, schema_version or self.schema_version)
 
     async def apply(
         self, conn: AsyncConnection, tables: dict[str, Table], events: Sequence[RecordedEvent]

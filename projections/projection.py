@@ -38,8 +38,14 @@ class Projection(abc.ABC):
     """Event types this projection reads; the others only move its checkpoint."""
 
     @abc.abstractmethod
-    def tables(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
-        """The tables of one generation, registered on ``metadata``."""
+    def tables(
+        self, metadata: MetaData, suffix: str, schema_version: int | None = None
+    ) -> dict[str, Table]:
+        """The tables of one generation, registered on ``metadata``, in the shape of the
+        ``schema_version`` it was recorded with (None: this code's, ``self.schema_version``).
+
+        A generation built by older code is still served and applied while its
+        rebuild into the new shape fills: the tables must describe it as it is."""
 
     @abc.abstractmethod
     async def apply(

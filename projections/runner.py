@@ -137,7 +137,8 @@ class ProjectionRunner:
         users, posts = self._drivers["users"].live.tables, self._drivers["posts"].live.tables
         return ReadTables(
             users=users["users"], posts=posts["posts"], post_tags=posts["post_tags"],
-            post_history=posts["post_history"], comments=posts["comments"],
+            post_history=posts["post_history"], post_counts=posts.get("post_counts"),
+            comments=posts["comments"],
             likes=posts["likes"],
         )
 

@@ -11,7 +11,14 @@ disposable and created by the runner when a generation starts.
 
 Projection ``users`` owns ``users`` (and its helper ``user_posts``);
 projection ``posts`` owns ``posts``, ``post_tags``, ``post_history``,
-``comments`` and ``likes``.
+``post_counts``, ``comments`` and ``likes``.
+
+The past of the posts (for ``posts(asOf:)``) is kept in two histories: the
+wide ``post_history`` (a post's content and status) changes rarely, the narrow
+``post_counts`` (its comment and like counts) on every comment or like: a full
+copy of the post (body included) per like or comment was the largest cost of
+a rebuild. Readers never join them themselves: ``projections.history`` gives
+the posts as of a position with the ``posts`` table's column names.
 """
 
 from __future__ import annotations
@@ -38,7 +45,10 @@ CLUSTERED: dict[str, Any] = {"sqlite_with_rowid": False}
 share a page, so closing the previous state and adding the next one touch one page
 instead of three random ones in a large table. PostgreSQL ignores it."""
 FOREVER = 2**62
-"""``valid_to`` of the current row in ``post_history``."""
+"""``valid_to`` of the current row in ``post_history`` and ``post_counts``."""
+COUNTS_APART = 3
+"""The posts projection's schema version from which counts have their own history.
+Generations recorded with an older version keep the old shape until rebuilt."""
 
 
 def users_table(metadata: MetaData, suffix: str) -> Table:
@@ -75,8 +85,8 @@ def user_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
     return {"users": users_table(metadata, suffix), "user_posts": user_posts}
 
 
-def _post_columns() -> list[Column[object]]:
-    return [
+def _post_columns(*, counts: bool = True) -> list[Column[object]]:
+    content: list[Column[object]] = [
         Column("author_id", String(36), nullable=False),
         Column("title", String(200), nullable=False),
         Column("body", Text, nullable=False),
@@ -87,8 +97,14 @@ def _post_columns() -> list[Column[object]]:
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
         Column("published_at", DateTime(timezone=True)),
-        Column("comment_count", Integer, nullable=False, default=0),
-        Column("like_count", Integer, nullable=False, default=0),
+    ]
+    if counts:
+        content += [
+            Column("comment_count", Integer, nullable=False, default=0),
+            Column("like_count", Integer, nullable=False, default=0),
+        ]
+    return [
+        *content,
         # feed order: newest first; position of the event that created the post
         Column("created_position", POSITION, nullable=False),
         Column("position", POSITION, nullable=False),
@@ -101,11 +117,16 @@ class ReadTables:
     posts: Table
     post_tags: Table
     post_history: Table
+    post_counts: Table | None
+    """None for a generation of the older shape (counts inside ``post_history``)."""
     comments: Table
     likes: Table
 
 
-def posts_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
+def posts_tables(
+    metadata: MetaData, suffix: str, schema_version: int = COUNTS_APART
+) -> dict[str, Table]:
+    """The tables of one generation, in the shape its recorded ``schema_version`` had."""
     posts = Table(
         f"posts{suffix}", metadata,
         Column("id", String(36), primary_key=True),
@@ -121,17 +142,10 @@ def posts_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
         Index(f"ix_post_tags{suffix}_tag", "tag", "post_id"),
         **CLUSTERED,
     )
-    # Every state a post row ever had, for posts(asOf:): the row valid for
-    # head position P has valid_from <= P < valid_to. Deleted posts end there.
-    post_history = Table(
-        f"post_history{suffix}", metadata,
-        Column("id", String(36), primary_key=True),
-        Column("valid_from", POSITION, primary_key=True),
-        Column("valid_to", POSITION, nullable=False, default=FOREVER),
-        *_post_columns(),
-        Index(f"ix_post_history{suffix}_asof", "valid_to", "valid_from"),
-        **CLUSTERED,
-    )
+    if schema_version < COUNTS_APART:
+        histories = _whole_history(metadata, suffix)
+    else:
+        histories = _split_history(metadata, suffix)
     comments = Table(
         f"comments{suffix}", metadata,
         Column("id", String(36), primary_key=True),
@@ -153,6 +167,52 @@ def posts_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
         **CLUSTERED,
     )
     return {
-        "posts": posts, "post_tags": post_tags, "post_history": post_history,
-        "comments": comments, "likes": likes,
+        "posts": posts, "post_tags": post_tags, **histories, "comments": comments, "likes": likes,
     }
+
+
+def _split_history(metadata: MetaData, suffix: str) -> dict[str, Table]:
+    """Content and counts apart; the state valid at head position P has
+    ``valid_from <= P < valid_to`` in each. A post's rows of both tables start
+    with its creation and end with its deletion.
+
+    Keyed by (id, valid_to): the open row of a post is (id, FOREVER), so a
+    batch closes it by primary key without knowing when it began, and the row
+    valid at P is the first of the post's rows with ``valid_to > P``.
+    """
+    post_history = Table(
+        f"post_history{suffix}", metadata,
+        Column("id", String(36), primary_key=True),
+        Column("valid_to", POSITION, primary_key=True),
+        Column("valid_from", POSITION, nullable=False),
+        *_post_columns(counts=False),
+        Index(f"ix_post_history{suffix}_asof", "valid_to", "valid_from"),
+        **CLUSTERED,
+    )
+    post_counts = Table(
+        f"post_counts{suffix}", metadata,
+        Column("id", String(36), primary_key=True),
+        Column("valid_to", POSITION, primary_key=True),
+        Column("valid_from", POSITION, nullable=False),
+        Column("comment_count", Integer, nullable=False),
+        Column("like_count", Integer, nullable=False),
+        **CLUSTERED,
+    )
+    return {"post_history": post_history, "post_counts": post_counts}
+
+
+def _whole_history(metadata: MetaData, suffix: str) -> dict[str, Table]:
+    """Schema versions before COUNTS_APART: every state of the whole post row,
+    counts included, keyed by (id, valid_from). Kept so that a generation
+    built by older code goes on serving and being applied until its rebuild
+    into the new shape swaps in."""
+    post_history = Table(
+        f"post_history{suffix}", metadata,
+        Column("id", String(36), primary_key=True),
+        Column("valid_from", POSITION, primary_key=True),
+        Column("valid_to", POSITION, nullable=False, default=FOREVER),
+        *_post_columns(),
+        Index(f"ix_post_history{suffix}_asof", "valid_to", "valid_from"),
+        **CLUSTERED,
+    )
+    return {"post_history": post_history}

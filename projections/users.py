@@ -172,7 +172,9 @@ class UsersProjection(Projection):
     schema_version = 1
     types = tuple(HANDLERS)
 
-    def tables(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
+    def tables(
+        self, metadata: MetaData, suffix: str, schema_version: int | None = None
+    ) -> dict[str, Table]:
         return user_tables(metadata, suffix)
 
     async def apply(

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from domain.errors import NotFound
 from domain.ports import Actor
 from events.bus import PROJECTIONS_CHANNEL, BusError
+from projections.history import post_states
 from resolvers.context import Services
 from resolvers.live import bus_of
 from resolvers.posts import PUBLISHED, visible_to
@@ -65,7 +66,7 @@ async def _post(services: Services, post_id: str) -> PostRow | None:
 
 async def _last_published(services: Services, post_id: str) -> PostRow | None:
     """The post as the feed last showed it: its newest published state."""
-    h = services.runner.tables().post_history
+    h = post_states(services.runner.tables())
     query = (
         select(h).where(h.c.id == post_id, h.c.status == PUBLISHED)
         .order_by(h.c.valid_from.desc()).limit(1)

@@ -1,4 +1,4 @@
-"""Posts from the ``posts`` read table (and ``post_history`` for ``asOf``).
+"""Posts from the ``posts`` read table (and its past, ``posts_as_of``, for ``asOf``).
 
 Visibility: published posts are public; drafts and archived posts are seen by
 their author and by admins only; deleted posts have no row at all.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select, true
 
 from domain.ports import Actor
+from projections.history import posts_as_of
 from resolvers.consistency import wait_for_position
 from resolvers.context import RequestContext
 from resolvers.pagination import (
@@ -114,8 +115,8 @@ async def list_posts(
         # FOREVER); the history up to it must be projected before it can answer.
         at = min(as_of, await ctx.services.store.head_position())
         await wait_for_position(ctx.services, at)
-        t = tables.post_history
-        scope = [t.c.valid_from <= at, t.c.valid_to > at]
+        t = cast(Table, posts_as_of(tables, at))  # the posts table's columns, as of ``at``
+        scope = [true()]
     where = scope + _filters(
         ctx, t, author_username=author_username, tag=tag, search=search, status=status,
         current=as_of is None,

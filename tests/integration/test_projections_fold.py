@@ -33,8 +33,8 @@ def recorded(position: int, version: int, event: DomainEvent) -> RecordedEvent:
     )
 
 
-def fold_posts(*events: RecordedEvent) -> posts.PostsBatch:
-    batch = posts.PostsBatch.empty()
+def fold_posts(*events: RecordedEvent, counts_apart: bool = True) -> posts.PostsBatch:
+    batch = posts.PostsBatch.empty(counts_apart=counts_apart)
     for e in events:  # every post starts unknown to the table
         batch.loaded.setdefault(e.data["post_id"], None)
         batch.posts.setdefault(e.data["post_id"], None)
@@ -56,12 +56,25 @@ def test_a_post_created_published_liked_and_commented_in_one_batch():
     assert row["tags"] == '["a","b"]', "duplicate tags are kept once"
     assert row["published_at"] == T0 + timedelta(seconds=2)
     assert row["updated_at"] == T0 + timedelta(seconds=2), "likes and comments are no edits"
-    assert [(h["valid_from"], h["valid_to"]) for h in batch.history] == [
-        (1, 2), (2, 3), (3, 4), (4, FOREVER)
-    ]
+    assert [(h["valid_from"], h["valid_to"]) for h in batch.history] == [(1, 2), (2, FOREVER)]
+    assert [(c["valid_from"], c["valid_to"], c["like_count"], c["comment_count"])
+            for c in batch.counts] == [(1, 3, 0, 0), (3, 4, 1, 0), (4, FOREVER, 1, 1)]
     assert [(c["kind"], c["change"]) for c in batch.feed_changes()] == [
         ("post", "ADDED"), ("comment", "ADDED")
     ]
+
+
+def test_a_generation_of_the_older_shape_keeps_a_whole_row_per_change():
+    batch = fold_posts(
+        recorded(1, 1, PostCreated("p1", "u1", "T", "B")),
+        recorded(2, 2, PostPublished("p1")),
+        recorded(3, 1, PostLiked("p1", "u2")),
+        counts_apart=False,
+    )
+    assert [(h["valid_from"], h["valid_to"], h["like_count"]) for h in batch.history] == [
+        (1, 2, 0), (2, 3, 0), (3, FOREVER, 1)
+    ]
+    assert batch.counts == []
 
 
 def test_a_post_created_and_deleted_in_one_batch_leaves_only_closed_history():
@@ -73,7 +86,8 @@ def test_a_post_created_and_deleted_in_one_batch_leaves_only_closed_history():
     )
     assert batch.posts["p1"] is None
     assert batch.comments["c1"] is None
-    assert [(h["valid_from"], h["valid_to"], h["comment_count"]) for h in batch.history] == [
+    assert [(h["valid_from"], h["valid_to"]) for h in batch.history] == [(1, 4)]
+    assert [(c["valid_from"], c["valid_to"], c["comment_count"]) for c in batch.counts] == [
         (1, 2, 0), (2, 3, 1), (3, 4, 0)
     ]
     # the post never entered the feed; the comment did exist for a while

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import FromClause, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import Bus
@@ -79,13 +79,13 @@ async def applied(log: Log, runner: ProjectionRunner, stream: str, *events: Any)
     return position
 
 
-async def rows(engine: AsyncEngine, table: Table, *where: Any) -> list[dict[str, Any]]:
+async def rows(engine: AsyncEngine, table: FromClause, *where: Any) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         result = await conn.execute(select(table).where(*where))
         return [dict(r._mapping) for r in result]
 
 
-async def one(engine: AsyncEngine, table: Table, *where: Any) -> dict[str, Any] | None:
+async def one(engine: AsyncEngine, table: FromClause, *where: Any) -> dict[str, Any] | None:
     found = await rows(engine, table, *where)
     assert len(found) <= 1
     return found[0] if found else None
@@ -95,7 +95,10 @@ async def contents(engine: AsyncEngine, runner: ProjectionRunner) -> dict[str, l
     """Every row of every live read table, generation suffix stripped, in a stable order."""
     t = runner.tables()
     dump: dict[str, list[str]] = {}
-    for table in (t.users, t.posts, t.post_tags, t.post_history, t.comments, t.likes):
+    tables = [t.users, t.posts, t.post_tags, t.post_history, t.comments, t.likes]
+    if t.post_counts is not None:
+        tables.append(t.post_counts)
+    for table in tables:
         name = table.name.rsplit("_g", 1)[0]
         dump[name] = sorted(repr(sorted(r.items())) for r in await rows(engine, table))
     return dump

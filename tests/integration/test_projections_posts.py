@@ -22,6 +22,7 @@ from events.catalog import (
     PostRestored,
     PostUnliked,
 )
+from projections.history import post_states, posts_as_of
 from projections.runner import ProjectionRunner
 from projections.tables import FOREVER
 from tests.integration.test_projections_kit import Log, applied, one, open_log, rows, running
@@ -124,9 +125,10 @@ async def test_a_deleted_post_leaves_posts_and_tags_and_its_history_ends(log, ru
     deleted_at = await applied(log, runner, "post-1", PostDeleted("p1"))
     assert await post(log, runner, "p1") is None
     assert await tags(log, runner, "p1") == set()
-    h = runner.tables().post_history
-    history = await rows(log.engine, h, h.c.id == "p1")
-    assert max(r["valid_to"] for r in history) == deleted_at
+    for h in (runner.tables().post_history, runner.tables().post_counts):
+        assert h is not None
+        history = await rows(log.engine, h, h.c.id == "p1")
+        assert max(r["valid_to"] for r in history) == deleted_at
 
 
 async def test_events_for_a_post_the_model_does_not_hold_change_nothing(log, runner):
@@ -134,11 +136,11 @@ async def test_events_for_a_post_the_model_does_not_hold_change_nothing(log, run
     await applied(log, runner, "like-9", PostLiked("p9", "u1"))
     assert await post(log, runner, "p9") is None
     assert await rows(log.engine, runner.tables().post_history) == []
+    assert await rows(log.engine, post_states(runner.tables())) == []
 
 
 async def as_of(log: Log, runner: ProjectionRunner, position: int) -> dict[str, tuple[Any, ...]]:
-    h = runner.tables().post_history
-    found = await rows(log.engine, h, h.c.valid_from <= position, h.c.valid_to > position)
+    found = await rows(log.engine, posts_as_of(runner.tables(), position))
     return {
         r["id"]: (r["title"], r["status"], r["version"], r["comment_count"], r["like_count"])
         for r in found
@@ -180,8 +182,10 @@ async def test_history_within_one_batch_equals_history_event_by_event(log):
     await runner.start()
     try:
         assert await runner.wait_for(head, 5)
-        h = runner.tables().post_history
-        history = sorted(await rows(log.engine, h), key=lambda r: r["valid_from"])
+        history = sorted(
+            await rows(log.engine, post_states(runner.tables())), key=lambda r: r["valid_from"]
+        )
+        content = await rows(log.engine, runner.tables().post_history)
     finally:
         await runner.stop()
     assert len(history) == 8
@@ -189,3 +193,6 @@ async def test_history_within_one_batch_equals_history_event_by_event(log):
         assert earlier["valid_to"] == later["valid_from"]
     assert history[-1]["valid_to"] == FOREVER
     assert [r["version"] for r in history] == [1, 2, 3, 4, 5, 6, 7, 7]
+    assert [r["like_count"] for r in history] == [0] * 7 + [1]
+    assert [r["position"] for r in history] == [r["valid_from"] for r in history]
+    assert len(content) == 7, "a like adds no copy of the post's content"

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
 from sqlalchemy import Table, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from events.catalog import PostCreated, PostPublished
+from events.catalog import PostCreated, PostLiked, PostPublished
 from events.model import RecordedEvent
+from projections.history import post_states, posts_as_of
 from projections.posts import PostsProjection
 from projections.projection import Change
-from projections.runner import UnknownProjection
+from projections.runner import ProjectionRunner, UnknownProjection
+from projections.tables import COUNTS_APART
 from projections.users import UsersProjection
 from tests.integration.test_projections_kit import (
     Log,
@@ -152,6 +155,56 @@ async def test_a_changed_table_shape_is_rebuilt_on_start(log):
             while upgraded.tables().posts.name != "posts_g2":  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
         assert await contents(log.engine, upgraded) == served
+
+
+class PostsWithWholeRowHistory(PostsProjection):
+    """The posts projection as code before COUNTS_APART built it."""
+
+    schema_version = COUNTS_APART - 1
+
+
+async def past(log: Log, runner: ProjectionRunner, head: int) -> list[list[Any]]:
+    """``posts(asOf:)``'s rows at every position up to ``head``, and every post state."""
+    tables = runner.tables()
+    answers = []
+    async with log.engine.connect() as conn:
+        for position in range(head + 1):
+            t = posts_as_of(tables, position)
+            result = await conn.execute(select(t).order_by(t.c.id))
+            answers.append([tuple(r) for r in result])
+        states = post_states(tables)
+        result = await conn.execute(select(states).order_by(states.c.id, states.c.valid_from))
+        answers.append([tuple(r) for r in result])
+    return answers
+
+
+async def test_a_generation_of_the_older_history_shape_serves_until_rebuilt(log):
+    """Upgrading onto a generation whose post_history holds whole rows: it keeps being
+    applied and answering asOf in its shape while the new shape fills, then the new
+    shape answers exactly the same."""
+    await seed_community(log)
+    async with running(
+        log.runner(projections=[UsersProjection(), PostsWithWholeRowHistory()])
+    ) as older:
+        assert await older.wait_for(await log.store.head_position(), 10)
+    head = await log.append("like-p1-u3", PostLiked("p1", "u3"))
+    gated = GatedPosts()
+    upgraded = log.runner(rebuild_batch_size=5, projections=[UsersProjection(), gated])
+    async with running(upgraded):
+        while gated.rebuild_batches < 2:  # noqa: ASYNC110 - another task's progress
+            await asyncio.sleep(0.01)
+        tables = upgraded.tables()
+        assert (tables.posts.name, tables.post_counts) == ("posts_g1", None)
+        assert await upgraded.wait_for(head, 5), "the older generation is still applied"
+        served = await past(log, upgraded, head)
+        likes = {r[0]: r[11] for r in served[head]}  # id -> like_count
+        assert likes["p1"] == {r[0]: r[11] for r in served[head - 1]}["p1"] + 1
+        gated.gate.set()
+        async with asyncio.timeout(10):
+            while upgraded.tables().posts.name != "posts_g2":  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert upgraded.tables().post_counts is not None
+        assert await past(log, upgraded, head) == served
 
 
 async def test_rebuild_works_from_a_process_that_does_not_run_the_projections(log):
