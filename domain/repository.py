@@ -16,7 +16,7 @@ from domain import post
 from domain.aggregate import Aggregate
 from domain.ports import EventLog
 from events.catalog import DomainEvent
-from events.model import RecordedEvent, Snapshot, StreamAppend
+from events.model import EventStore, RecordedEvent, Snapshot, StreamAppend
 
 S = TypeVar("S")
 
@@ -36,6 +36,24 @@ class Loaded(Generic[S]):
 async def load(
     log: EventLog, aggregate: Aggregate[S], stream_id: str, *, to_version: int | None = None
 ) -> Loaded[S]:
+    if isinstance(log, EventStore):
+        # One read, decoded straight to domain events (no RecordedEvent per event),
+        # with a snapshot of this aggregate's current shape only.
+        read = await log.load_events(
+            stream_id, max_version=to_version, snapshot_version=aggregate.snapshot_version
+        )
+        state = aggregate.initial
+        if read.snapshot is not None:
+            state = aggregate.from_snapshot(read.snapshot.state)
+        state = aggregate.fold(state, read.events)
+        return Loaded(stream_id, state, read.version, read.position, read.recorded_at)
+    return await _load_recorded(log, aggregate, stream_id, to_version=to_version)
+
+
+async def _load_recorded(
+    log: EventLog, aggregate: Aggregate[S], stream_id: str, *, to_version: int | None
+) -> Loaded[S]:
+    """The same through the port alone (any EventLog, such as the tests' in-memory one)."""
     state, start = aggregate.initial, 0
     # One read for both (the snapshotted event itself comes again, not folded,
     # because the snapshot does not know its position).

@@ -277,6 +277,11 @@ _SHAPES_BY_NAME: dict[str, _Shape] = {}
 """The same shapes by event type name: one lookup per event rebuilt on a load."""
 
 
+def fields_of(cls: type[DomainEvent]) -> _Shape:
+    """The shape of an event class (field names in order, which may hold tuples, ...)."""
+    return _shape(cls)
+
+
 def _shape(cls: type[DomainEvent]) -> _Shape:
     shape = _SHAPES.get(cls)
     if shape is None:

@@ -133,6 +133,21 @@ class RecordedEvent:
 
 
 @dataclass(frozen=True)
+class StreamEvents:
+    """What loading an aggregate reads: a snapshot and the domain events after it."""
+
+    snapshot: Snapshot | None
+    events: list[DomainEvent]
+    """The events after the snapshot's version (from version 1 without one), in order."""
+    version: int
+    """Version of the stream's last event read (the snapshot's without one; else 0)."""
+    position: int
+    """Global position of that event; 0 when there is none."""
+    recorded_at: datetime | None
+    """When that event was recorded."""
+
+
+@dataclass(frozen=True)
 class CommitResult:
     events: Sequence[RecordedEvent]
     versions: dict[str, int]
@@ -228,6 +243,27 @@ class EventStore(abc.ABC):
         start = snapshot.version if snapshot is not None else 1
         tail = await self.read_stream(stream_id, from_version=start, to_version=max_version)
         return snapshot, tail
+
+    async def load_events(
+        self, stream_id: str, *, max_version: int | None = None, snapshot_version: int | None = None
+    ) -> StreamEvents:
+        """:meth:`load_stream` as an aggregate folds it: domain events, not RecordedEvents.
+
+        The snapshot, if any, has version <= ``max_version`` and schema version
+        ``snapshot_version`` (any when None); the events follow it up to ``max_version``.
+        This default decodes what :meth:`load_stream` reads; a backend may build the
+        domain events straight from its rows.
+        """
+        snapshot, recorded = await self.load_stream(stream_id, max_version=max_version)
+        if snapshot is not None and snapshot_version not in (None, snapshot.schema_version):
+            snapshot = None  # of another shape: fold from the start instead
+            recorded = await self.read_stream(stream_id, to_version=max_version)
+        start = snapshot.version if snapshot is not None else 0
+        events = [r.to_domain() for r in recorded if r.version > start]
+        if not recorded:
+            return StreamEvents(snapshot, events, start, 0, None)
+        last = recorded[-1]
+        return StreamEvents(snapshot, events, last.version, last.position, last.recorded_at)
 
     @abc.abstractmethod
     async def claim_owner(self, scope: str, value: str) -> str | None:
