@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,6 +34,7 @@ from projections.bookkeeping import (
     live_generation,
     make_live,
 )
+from projections.collector import collector_paused, pause
 from projections.lease import Lease
 from projections.projection import Change, Projection
 from projections.transactions import writing
@@ -115,8 +117,9 @@ class Driver:
         self._steps = 0
         self._wake = asyncio.Event()
         self._drops: set[asyncio.Task[None]] = set()
-        self._read_ahead: dict[int, asyncio.Task[Batch]] = {}
-        """Per generation, the next batch being read while the current one is written."""
+        self._read_ahead: dict[int, tuple[asyncio.Task[Batch], Callable[[], None]]] = {}
+        """Per generation, the next batch being read while the current one is written,
+        and the end of the collector pause it holds until taken."""
 
     @property
     def name(self) -> str:
@@ -202,8 +205,9 @@ class Driver:
         self._wake.clear()
 
     async def close(self) -> None:
-        for ahead in self._read_ahead.values():
-            ahead.cancel()
+        for reading, release in self._read_ahead.values():
+            reading.cancel()
+            release()
         self._read_ahead.clear()
         for task in list(self._drops):
             task.cancel()  # the next holder drops leftover generations on setup
@@ -248,15 +252,32 @@ class Driver:
         Decoding the next events in Python overlaps the database's work on
         this batch. A read-ahead that no longer fits (a batch failed) is dropped.
         """
-        ahead = self._read_ahead.pop(target.generation, None)
-        batch = await _result_or_none(ahead) if ahead is not None else None
-        if batch is None or batch.after != target.position:
-            batch = await read_batch(self._store, self.projection, target.position, limit)
-        if not batch.caught_up:
-            self._read_ahead[target.generation] = asyncio.create_task(
-                read_batch(self._store, self.projection, batch.position, limit)
-            )
-        return await apply_batch(self._engine, target, batch, self._turn, relaxed=relaxed)
+        # Large batches (relaxed: rebuilding or far behind) go without the cyclic GC
+        # (see ``projections.collector``); a read-ahead keeps it paused until it is
+        # taken, so back-to-back batches never meet a collection.
+        with collector_paused(relaxed):
+            batch = await self._take_read_ahead(target.generation)
+            if batch is None or batch.after != target.position:
+                batch = await read_batch(self._store, self.projection, target.position, limit)
+            if not batch.caught_up:
+                release = pause() if relaxed else _nothing
+                task = asyncio.create_task(
+                    read_batch(self._store, self.projection, batch.position, limit)
+                )
+                self._read_ahead[target.generation] = (task, release)
+            applied = await apply_batch(self._engine, target, batch, self._turn, relaxed=relaxed)
+            del batch  # freed now, before the collector resumes, so it never traverses it
+        return applied
+
+    async def _take_read_ahead(self, generation: int) -> Batch | None:
+        ahead = self._read_ahead.pop(generation, None)
+        if ahead is None:
+            return None
+        task, release = ahead
+        try:
+            return await _result_or_none(task)
+        finally:
+            release()
 
     async def _swap(self, target: GenerationTables) -> None:
         async with writing(self._engine, self._turn) as conn:
@@ -372,3 +393,7 @@ def _version(known: dict[int, Generation], generation: int) -> int | None:
     """The schema version ``generation`` was recorded with (None if unrecorded)."""
     found = known.get(generation)
     return found.schema_version if found is not None else None
+
+
+def _nothing() -> None:
+    """The release of a read-ahead that paused nothing."""

@@ -1,0 +1,46 @@
+"""The cyclic GC pause of large batches: counted, and always resumed."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from projections.collector import collector_paused, pause
+from tests.integration.test_projections_kit import open_log, running, seed_community
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_overlapping_pauses_resume_the_collector_when_the_last_ends(collector):
+    first = pause()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled(), "the first pause still holds"
+    first()
+    first()  # releasing twice releases once
+    assert gc.isenabled()
+
+
+def test_a_collector_disabled_by_someone_else_stays_disabled(collector):
+    gc.disable()
+    with collector_paused():
+        pass
+    assert not gc.isenabled()
+
+
+async def test_a_rebuild_leaves_the_collector_running(collector, sqlite_url):
+    async with open_log(sqlite_url) as log:
+        head = await seed_community(log, users=3, posts=20)
+        async with running(log.runner(rebuild_batch_size=7)) as runner:
+            assert await runner.wait_for(head, 10)
+            await runner.rebuild("posts")
+        assert gc.isenabled()
