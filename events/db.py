@@ -44,7 +44,9 @@ def create_engine(url: str, *, sqlite_synchronous: str = "FULL") -> AsyncEngine:
         raise ValueError(f"sqlite_synchronous must be one of {sorted(_SYNCHRONOUS)}")
     in_memory = url.rstrip("/").endswith(":") or ":memory:" in url or "mode=memory" in url
     # An in-memory database lives in one connection (SQLAlchemy picks a static pool).
-    pool: dict[str, Any] = {} if in_memory else {"pool_size": 8, "max_overflow": 8}
+    # Connections past pool_size are opened and closed per checkout (a thread and a
+    # file open each with aiosqlite): size the pool for 32 concurrent requests' reads.
+    pool: dict[str, Any] = {} if in_memory else {"pool_size": 16, "max_overflow": 16}
     engine = create_async_engine(url, **pool)
     _configure_sqlite(engine, synchronous)
     return engine

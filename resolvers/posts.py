@@ -7,10 +7,21 @@ their author and by admins only; deleted posts have no row at all.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from domain.ports import Actor
 from projections.history import posts_as_of
@@ -25,6 +36,7 @@ from resolvers.pagination import (
     make_page,
 )
 from resolvers.rows import PostRow, UserRow
+from resolvers.statements import Statements, compile_select, reader_of
 
 CURSOR = "post"
 PUBLISHED = "PUBLISHED"
@@ -45,15 +57,28 @@ async def post_by_id(ctx: RequestContext, post_id: str) -> PostRow | None:
     return post if post is not None and can_see(ctx, post) else None
 
 
-def _status_filter(ctx: RequestContext, t: Table, status: str | None) -> ColumnElement[bool]:
-    """Other statuses than PUBLISHED list the caller's own posts, or every post for admins."""
+def _status_scope(ctx: RequestContext, status: str | None) -> tuple[str, dict[str, Any]]:
+    """Other statuses than PUBLISHED list the caller's own posts, or every post for admins.
+
+    Returns the kind of filter (part of the statement's shape) and its values.
+    """
     if status is None or status == PUBLISHED:
-        return t.c.status == PUBLISHED
+        return "published", {}
     if ctx.is_admin:
-        return t.c.status == status
+        return "any", {"status": status}
     if ctx.actor is None:
+        return "none", {}
+    return "own", {"status": status, "actor": ctx.actor.user_id}
+
+
+def _status_filter(t: Table, kind: str) -> ColumnElement[bool]:
+    if kind == "published":
+        return t.c.status == PUBLISHED
+    if kind == "any":
+        return t.c.status == bindparam("status")
+    if kind == "none":
         return false()
-    return (t.c.status == status) & (t.c.author_id == ctx.actor.user_id)
+    return (t.c.status == bindparam("status")) & (t.c.author_id == bindparam("actor"))
 
 
 def _filters(
@@ -66,18 +91,19 @@ def _filters(
     status: str | None,
     current: bool,
 ) -> list[ColumnElement[bool]]:
+    """The listing's conditions; the values bound by name come from ``list_posts``."""
     tables = ctx.services.runner.tables()
-    where = [_status_filter(ctx, t, status)]
+    where = [_status_filter(t, _status_scope(ctx, status)[0])]
     if author_username is not None:
         users = tables.users
-        author = select(users.c.id).where(
-            func.lower(users.c.username) == author_username.lower()
-        )
+        author = select(users.c.id).where(func.lower(users.c.username) == bindparam("author"))
         where.append(t.c.author_id == author.scalar_subquery())
     if tag is not None:
         normalised = tag.strip().lower()
         if current:
-            tagged = select(tables.post_tags.c.post_id).where(tables.post_tags.c.tag == normalised)
+            tagged = select(tables.post_tags.c.post_id).where(
+                tables.post_tags.c.tag == bindparam("tag")
+            )
             where.append(t.c.id.in_(tagged))
         else:
             # post_tags holds only the present; the past keeps tags as a JSON array.
@@ -117,11 +143,25 @@ async def list_posts(
         await wait_for_position(ctx.services, at)
         t = cast(Table, posts_as_of(tables, at))  # the posts table's columns, as of ``at``
         scope = [true()]
-    where = scope + _filters(
-        ctx, t, author_username=author_username, tag=tag, search=search, status=status,
-        current=as_of is None,
+    kind, values = _status_scope(ctx, status)
+    if author_username is not None:
+        values["author"] = author_username.lower()
+    if tag is not None:
+        values["tag"] = tag.strip().lower()
+    # Present-day listings without a search have few shapes: compiled once each.
+    shape = (
+        ("posts", t, kind, author_username is not None, tag is not None)
+        if as_of is None and not search
+        else None
     )
-    return await _page(ctx, t, where, limit, last)
+
+    def where() -> list[ColumnElement[bool]]:
+        return scope + _filters(
+            ctx, t, author_username=author_username, tag=tag, search=search, status=status,
+            current=as_of is None,
+        )
+
+    return await _page(ctx, t, shape, where, values, limit, last)
 
 
 async def list_author_posts(
@@ -131,12 +171,17 @@ async def list_author_posts(
     limit = check_first(first, ctx.services.max_page_size, default=20)
     last = int_cursor(after, CURSOR)
     t = ctx.services.runner.tables().posts
-    where = [t.c.author_id == author_id, t.c.status == PUBLISHED]
-    return await _page(ctx, t, where, limit, last)
+
+    def where() -> list[ColumnElement[bool]]:
+        return [t.c.author_id == bindparam("author_id"), t.c.status == PUBLISHED]
+
+    return await _page(ctx, t, ("author", t), where, {"author_id": author_id}, limit, last)
 
 
 AUTHOR = "author__"
 """Prefix of the author's columns joined into a page of posts."""
+STATEMENTS = Statements()
+"""Compiled page statements by shape (the tables are part of the shape)."""
 
 
 @lru_cache(maxsize=16)
@@ -155,36 +200,56 @@ def _page_select(t: Table, u: Table) -> Select[Any]:
 
 
 async def _page(
-    ctx: RequestContext, t: Table, where: list[ColumnElement[bool]], limit: int, last: int | None
+    ctx: RequestContext,
+    t: Table,
+    shape: Hashable | None,
+    where: Callable[[], list[ColumnElement[bool]]],
+    values: dict[str, Any],
+    limit: int,
+    last: int | None,
 ) -> Page[PostRow]:
     """One statement: the posts with their authors joined in (primed into the user loader).
 
     An outer join, because the users projection may lag the posts one: a post
     whose author is not projected yet still lists, and its author resolves later.
+    Run at driver level (``resolvers.statements``): compiled once per ``shape``
+    (None: a shape too varied to keep, compiled for this request alone).
     """
-    tables = ctx.services.runner.tables()
+    services = ctx.services
+    tables = services.runner.tables()
     u = tables.users
-    query = _page_select(t, u).where(*where)
-    if last is not None:
-        query = query.where(t.c.created_position < last)
-    async with ctx.services.engine.connect() as conn:
-        result = (await conn.execute(query.limit(limit + 1))).mappings().all()
+    key = None if shape is None else (shape, last is not None)
+    compiled = None if key is None else STATEMENTS.get(key)
+    if compiled is None:
+        query = _page_select(t, u).where(*where())
+        if last is not None:
+            query = query.where(t.c.created_position < bindparam("after"))
+        query = query.limit(bindparam("limit"))
+        dialect = services.engine.dialect
+        compiled = (
+            compile_select(query, dialect) if key is None else STATEMENTS.add(key, query, dialect)
+        )
+    result = await compiled.fetch(
+        reader_of(services), {**values, "after": last, "limit": limit + 1}
+    )
     authors: dict[str, UserRow] = {}
     rows = []
+    user_columns = [(AUTHOR + c.name, c.name) for c in u.c]
     for found in result:
         author_id = found[AUTHOR + "id"]
         if author_id is not None and author_id not in authors:
-            authors[author_id] = UserRow.from_mapping({c.name: found[AUTHOR + c.name] for c in u.c})
+            authors[author_id] = UserRow.from_mapping({name: found[k] for k, name in user_columns})
             ctx.loaders.user.prime(author_id, authors[author_id])
         rows.append(PostRow.from_mapping(found, authors.get(author_id)))
     if t is tables.posts:
         # Present-day rows only: a past state must never answer a later post(id).
         for row in rows:
             ctx.loaders.post.prime(row.id, row)
-    engine = ctx.services.engine
+    engine = services.engine
 
     async def total() -> int:
         # The count statement is built only if totalCount is asked for: feeds never do.
-        return await counting(engine, select(func.count()).select_from(t).where(*where))()
+        query = select(func.count()).select_from(t).where(*where()).params(values)
+        return await counting(engine, query)()
 
     return make_page(rows, limit, total, lambda p: encode_cursor(CURSOR, p.created_position))

@@ -8,7 +8,8 @@ here so that the projection runner's statements are not counted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.commands import AddComment, CreatePost, LikePost
 from events.db import create_engine
+from events.reading import Reader, Rows, reader_for
 from tests.integration.test_queries_world import World, open_world
 
 PAGE = """
@@ -39,15 +41,45 @@ TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
 
 
 class StatementCounter:
-    """Every data statement sent (SQLite's explicit BEGINs are transaction control, not reads)."""
+    """Every data statement sent (SQLite's explicit BEGINs are transaction control, not reads),
+    through the engine and through the driver-level reader alike."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reader: CountedReader) -> None:
         self.statements: list[str] = []
+        reader.counter = self
         event.listen(engine.sync_engine, "before_cursor_execute", self._count)
+
+    def reset(self) -> None:
+        """Forget the warm-up's statements (opening the pool's connection, compiling)."""
+        self.statements.clear()
 
     def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
             self.statements.append(statement)
+
+
+class CountedReader:
+    """The driver-level reader of the requests (see events.reading), counted."""
+
+    def __init__(self, inner: Reader) -> None:
+        self.inner = inner
+        self.dialect = inner.dialect
+        self.counter: StatementCounter | None = None
+
+    def _count(self, sql: str) -> None:
+        if self.counter is not None:
+            self.counter.statements.append(sql)
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> Rows:
+        self._count(sql)
+        return await self.inner.fetch(sql, params)
+
+    async def fetch_small(self, sql: str, params: Sequence[Any]) -> Rows:
+        self._count(sql)
+        return await self.inner.fetch_small(sql, params)
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 @pytest.fixture
@@ -56,10 +88,17 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
         yield world
 
 
-async def _read_engine(world: World, database_url: str) -> AsyncEngine:
+@asynccontextmanager
+async def counted_reads(world: World, database_url: str) -> AsyncIterator[StatementCounter]:
+    """The world's queries on an engine and reader of their own, counted."""
     engine = create_engine(database_url)
-    world.services = replace(world.services, engine=engine)
-    return engine
+    reader = CountedReader(reader_for(engine))
+    world.services = replace(world.services, engine=engine, reader=reader)
+    try:
+        yield StatementCounter(engine, reader)
+    finally:
+        await reader.close()
+        await engine.dispose()
 
 
 @pytest.mark.parametrize("posts", [10, 100])
@@ -79,13 +118,10 @@ async def test_a_page_of_posts_with_authors_counts_and_likes_costs_three_stateme
     await world.run(LikePost(post_ids[-1]), authors[1])
     await world.run(AddComment(post_ids[-1], "First!"), reader)
 
-    engine = await _read_engine(world, database_url)
-    try:
-        await world.data(PAGE, reader, first=1)  # opens the pool's connection
-        counter = StatementCounter(engine)
+    async with counted_reads(world, database_url) as counter:
+        await world.data(PAGE, reader, first=1)
+        counter.reset()
         data = await world.data(PAGE, reader, first=posts)
-    finally:
-        await engine.dispose()
 
     assert len(counter.statements) == STATEMENTS_PER_PAGE, counter.statements
     page = data["posts"]
@@ -105,13 +141,10 @@ async def test_an_anonymous_page_needs_no_statement_for_likes(
     author = await world.member("author")
     for n in range(3):
         await world.post(author, f"Post {n}")
-    engine = await _read_engine(world, database_url)
-    try:
+    async with counted_reads(world, database_url) as counter:
         await world.data(PAGE, None, first=1)
-        counter = StatementCounter(engine)
+        counter.reset()
         data = await world.data(PAGE, None, first=3)
-    finally:
-        await engine.dispose()
     assert len(counter.statements) == STATEMENTS_PER_PAGE - 1, counter.statements
     assert [e["node"]["likedByMe"] for e in data["posts"]["edges"]] == [False] * 3
 
@@ -123,12 +156,9 @@ async def test_a_feed_page_that_does_not_ask_for_its_total_is_a_single_statement
     for n in range(3):
         await world.post(author, f"Post {n}")
     feed = "{ posts(first: 20) { edges { node { title author { username } likeCount } } } }"
-    engine = await _read_engine(world, database_url)
-    try:
+    async with counted_reads(world, database_url) as counter:
         await world.data(feed)
-        counter = StatementCounter(engine)
+        counter.reset()
         data = await world.data(feed)
-    finally:
-        await engine.dispose()
     assert len(counter.statements) == 1, counter.statements
     assert [e["node"]["author"]["username"] for e in data["posts"]["edges"]] == ["author"] * 3

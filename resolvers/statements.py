@@ -1,0 +1,88 @@
+"""SQLAlchemy selects run at driver level: compiled once per shape, bound per request.
+
+Through the async engine every statement pays a pool checkout, a BEGIN, a
+ROLLBACK, a connection reset and SQLAlchemy's own cache-key walk: on SQLite
+that is most of a feed page's read (see ``events.reading``). The hot reads
+build their statement with named ``bindparam`` values, compile it once for
+the dialect, and run the SQL through the request's driver-level
+:class:`~events.reading.Reader`, applying the columns' own result processors
+(SQLite hands back datetimes as text) so the rows equal the engine's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+
+from events.reading import EngineReader, Reader
+from resolvers.context import Services
+
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class DriverSelect:
+    sql: str
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    """Positional parameters: the bind name and its type's bind processor."""
+    defaults: Mapping[str, Any]
+    """Values compiled into the statement (anonymous literals)."""
+    keys: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def params(self, values: Mapping[str, Any]) -> list[Any]:
+        params = []
+        for name, process in self.binds:
+            value = values[name] if name in values else self.defaults[name]
+            params.append(value if process is None or value is None else process(value))
+        return params
+
+    async def fetch(self, reader: Reader, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        rows = await reader.fetch_small(self.sql, self.params(values))
+        keys, processors = self.keys, self.processors
+        if not any(processors):
+            return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [
+            {key: value if process is None or value is None else process(value)
+             for key, value, process in zip(keys, row, processors, strict=True)}
+            for row in rows
+        ]
+
+
+def compile_select(statement: Select[Any], dialect: Dialect) -> DriverSelect:
+    compiled = statement.compile(dialect=dialect)
+    bind_processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
+    names = compiled.positiontup or []
+    columns = list(statement.selected_columns)
+    return DriverSelect(
+        sql=str(compiled),
+        binds=tuple((name, bind_processors.get(name)) for name in names),
+        defaults=compiled.params,
+        keys=tuple(str(c.key) for c in columns),
+        processors=tuple(c.type._cached_result_processor(dialect, None) for c in columns),
+    )
+
+
+class Statements:
+    """Compiled selects by a caller-chosen shape key (bounded; shapes are few)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[Hashable, DriverSelect] = {}
+
+    def get(self, key: Hashable) -> DriverSelect | None:
+        return self._compiled.get(key)
+
+    def add(self, key: Hashable, statement: Select[Any], dialect: Dialect) -> DriverSelect:
+        compiled = compile_select(statement, dialect)
+        if len(self._compiled) >= _CACHE_SIZE:
+            self._compiled.clear()
+        self._compiled[key] = compiled
+        return compiled
+
+
+def reader_of(services: Services) -> Reader:
+    return services.reader or EngineReader(services.engine)
