@@ -325,7 +325,9 @@ def main() -> None:
             port = free_port()
             log = stack.enter_context((work / f"{name}.log").open("w"))
             progress(f"{name}: starting on port {port}")
-            server_env = dict(env, CHRONICLE_DATA_DIR=str(work / "chronicle"))
+            # Chronicle's per-request access log off: the CRUD baseline logs none either.
+            server_env = dict(env, CHRONICLE_DATA_DIR=str(work / "chronicle"),
+                              CHRONICLE_ACCESS_LOG="false")
             try:
                 url, pid = stack.enter_context(
                     serving(name, command(port), port, server_env, log)

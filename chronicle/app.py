@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import uvicorn
+from graphql import parse
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -47,6 +48,7 @@ from schema.context import (
     socket_context,
 )
 from schema.limits import Limits
+from schema.plans import Abandon, Plans
 
 STATIC = Path(__file__).parent / "static"
 GRAPHIQL_INDEX = STATIC / "graphiql" / "index.html"
@@ -93,18 +95,72 @@ def services_of(chronicle: Chronicle, reader: Reader | None = None) -> Services:
 class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
     """strawberry's ASGI view with Chronicle's context, GraphiQL and error metrics."""
 
-    def __init__(self, schema: Any, metrics: Metrics, **options: Any) -> None:
+    def __init__(
+        self, schema: Any, metrics: Metrics, *, plans: bool = True, **options: Any
+    ) -> None:
         super().__init__(schema, **options)
         self.metrics = metrics
+        self.core_schema = schema._schema  # graphql-core's schema, for the plans
+        self.plans = Plans(self.core_schema) if plans else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
+            if self.plans is not None and scope["type"] == "http" and scope["method"] == "POST":
+                replay = await self._run_planned(scope, receive, send)
+                if replay is None:
+                    return
+                receive = replay
             await super().__call__(scope, receive, send)
         except ClientDisconnect:
             # The client left before its request was read (a load generator
             # stopping, a closed tab): nobody to answer and nothing wrong here,
             # so no "Exception in ASGI application" traceback to format and log.
             return
+
+    async def _run_planned(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """Answer a query whose document has a plan (see schema/plans.py).
+
+        Returns None once answered; otherwise a ``receive`` that replays the
+        request for the full path (which also learns the document's plan).
+        """
+        assert self.plans is not None
+        request = Request(scope, receive)
+        content_type = request.headers.get("content-type", "")
+        if content_type.partition(";")[0].strip().lower() != "application/json":
+            return receive  # the body was not read: the full path reads it
+        body = await request.body()
+        replay = _replaying(body, receive)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return replay
+        if not isinstance(payload, dict) or payload.get("extensions") or (
+            payload.keys() - _PLANNED_KEYS
+        ):
+            return replay
+        query, name, variables = (
+            payload.get("query"), payload.get("operationName"), payload.get("variables")
+        )
+        if not isinstance(query, str) or not isinstance(name, str | None) or not isinstance(
+            variables, dict | None
+        ):
+            return replay
+        plan = self.plans.get(query, name)
+        if plan is None:
+            if not self.plans.known(query, name):
+                scope[_LEARN] = (query, name)
+            return replay
+        if request.headers.get("x-min-position"):
+            return replay  # waiting for a position (and STALE_READ) is the full path's
+        context = await self.get_context(request, Response())
+        try:
+            data = await plan.run(self.core_schema, context, variables)
+        except Abandon:
+            return replay
+        self.metrics.count_result([])
+        answer = Response(orjson.dumps({"data": data}), media_type="application/json")
+        await answer(scope, receive, send)
+        return None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -141,7 +197,30 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
     ) -> GraphQLHTTPResponse:
         codes = [str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors or ()]
         self.metrics.count_result(codes)
+        learn = request.scope.get(_LEARN)
+        if learn is not None and self.plans is not None and not result.errors:
+            query, name = learn
+            self.plans.learn(query, name, parse(query))
         return await super().process_result(request, result)
+
+
+_PLANNED_KEYS = frozenset({"query", "operationName", "variables", "extensions"})
+_LEARN = "chronicle.plan_to_learn"
+"""Scope key: a query the full path runs while its plan is unknown, learned if it succeeds."""
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` giving the already-read body again, then the client's next messages."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class RequestIds:
@@ -321,6 +400,7 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         workers=1,
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        access_log=settings.access_log,
         log_config=chronicle_logging.uvicorn_log_config(),
         lifespan="on",
     )

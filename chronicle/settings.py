@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 2000
     ws_per_message_deflate: bool = False
+    access_log: bool = True
+    """One JSON log line per HTTP request (with its request id)."""
     allowed_origins: list[str] = ["*"]
 
     @property
