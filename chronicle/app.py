@@ -156,7 +156,9 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         try:
             data = await plan.run(self.core_schema, context, variables)
         except Abandon:
+            self.metrics.planned_queries.labels("abandoned").inc()
             return replay
+        self.metrics.planned_queries.labels("answered").inc()
         self.metrics.count_result([])
         answer = Response(orjson.dumps({"data": data}), media_type="application/json")
         await answer(scope, receive, send)

@@ -53,6 +53,11 @@ class Metrics:
             "chronicle_graphql_errors", "GraphQL errors returned, by extensions.code", ["code"],
             registry=r,
         )
+        self.planned_queries = Counter(
+            "chronicle_graphql_planned_queries",
+            "Queries answered by a compiled plan (answered) or handed to the full executor "
+            "after starting one (abandoned)", ["outcome"], registry=r,
+        )
         self.projection_position = Gauge(
             "chronicle_projection_position", "Last global position a projection applied",
             ["projection"], registry=r,
