@@ -51,6 +51,21 @@ def test_expired_tampered_or_foreign_tokens_are_refused() -> None:
             tokens.verify(token)
 
 
+def test_a_token_verified_before_is_still_refused_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tokens = TokenService(SECRET, ttl_seconds=60)
+    token = tokens.issue("user-1")
+    assert tokens.verify(token) == "user-1"
+    assert tokens.verify(token) == "user-1"  # remembered: no second decode needed
+
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthenticated) as refused:
+        tokens.verify(token)
+    assert refused.value.message == "token expired"
+
+
 def test_a_token_issued_with_a_negative_ttl_is_already_expired() -> None:
     tokens = TokenService(SECRET, ttl_seconds=-1)
 
