@@ -130,7 +130,10 @@ def wait_until_answering(name: str, url: str, process: subprocess.Popen[bytes],
 
 async def seed(name: str, url: str, members: int, posts: int, connections: int) -> list[str]:
     """Register members and create published posts through the API; return the tokens."""
-    limits = httpx.Limits(max_connections=connections)
+    # Idle connections are dropped well before uvicorn's 5 s keep-alive timeout: reusing
+    # one the server is closing fails with ReadError (seen while argon2 kept a loaded
+    # machine busy for seconds).
+    limits = httpx.Limits(max_connections=connections, keepalive_expiry=1.0)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         gate = asyncio.Semaphore(connections)
 
