@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,6 +38,32 @@ __all__ = ["Publisher", "SqlEventStore"]
 
 _VERSION = 4
 """Index of ``e.version`` in a row of ``SELECT_RECORDED``."""
+
+
+@cache
+def _load_sql(dialect: str, bounded: bool, shaped: bool) -> str:
+    """The statement of :meth:`SqlEventStore.load_events`, made once per form.
+
+    Its parameters: stream id[, max version][, snapshot version], stream id[, max version].
+    """
+    q = DriverQuery(dialect)
+    newest = f"stream_id = {q.param(None)}"
+    if bounded:
+        newest += f" AND version <= {q.param(None)}"
+    if shaped:
+        newest += f" AND schema_version = {q.param(None)}"
+    where = f"e.stream_id = {q.param(None)}"
+    if bounded:
+        where += f" AND e.version <= {q.param(None)}"
+    return (
+        "WITH snap AS MATERIALIZED (SELECT version, schema_version, state FROM snapshots"
+        f" WHERE {newest} ORDER BY version DESC LIMIT 1)"
+        f" SELECT snap.schema_version, snap.state, {LOAD_COLUMNS}"
+        " FROM events e LEFT JOIN subject_keys k ON k.subject_id = e.subject_id"
+        " LEFT JOIN snap ON snap.version = e.version"
+        f" WHERE {where} AND e.version >= coalesce((SELECT version FROM snap), 1)"
+        " ORDER BY e.version"
+    )
 
 
 class SqlEventStore(EventStore):
@@ -184,25 +211,16 @@ class SqlEventStore(EventStore):
         no RecordedEvent per row. The snapshot's columns come on the row of the
         event it follows (a snapshot is only ever written with that event).
         """
-        q = self._query()
-        newest = f"stream_id = {q.param(stream_id)}"
+        params: list[Any] = [stream_id]
         if max_version is not None:
-            newest += f" AND version <= {q.param(max_version)}"
+            params.append(max_version)
         if snapshot_version is not None:
-            newest += f" AND schema_version = {q.param(snapshot_version)}"
-        where = f"e.stream_id = {q.param(stream_id)}"
+            params.append(snapshot_version)
+        params.append(stream_id)
         if max_version is not None:
-            where += f" AND e.version <= {q.param(max_version)}"
-        sql = (
-            "WITH snap AS MATERIALIZED (SELECT version, schema_version, state FROM snapshots"
-            f" WHERE {newest} ORDER BY version DESC LIMIT 1)"
-            f" SELECT snap.schema_version, snap.state, {LOAD_COLUMNS}"
-            " FROM events e LEFT JOIN subject_keys k ON k.subject_id = e.subject_id"
-            " LEFT JOIN snap ON snap.version = e.version"
-            f" WHERE {where} AND e.version >= coalesce((SELECT version FROM snap), 1)"
-            " ORDER BY e.version"
-        )
-        rows = await self._reader.fetch_small(sql, q.params)
+            params.append(max_version)
+        sql = _load_sql(self._reader.dialect, max_version is not None, snapshot_version is not None)
+        rows = await self._reader.fetch_small(sql, params)
         snapshot = None
         if rows and rows[0][1] is not None:
             schema_version, state, version = rows[0][:3]
