@@ -27,10 +27,11 @@ from events.model import (
     IdempotentReplay,
     RecordedEvent,
 )
-from events.rows import recorded_event, stored_data
+from events.rows import stored_data
 from events.serialization import dumps
 
 ClaimKey = tuple[str, str]
+_new = object.__new__
 
 
 def matches(expected: ExpectedVersion, actual: int) -> bool:
@@ -117,38 +118,50 @@ class Group:
     def _append(self, commit: Commit, versions: dict[str, int]) -> CommitResult:
         """Rows for an accepted commit; ``versions`` holds its streams' versions before it."""
         meta = commit.metadata
+        actor_id, correlation_id, causation_id = (
+            meta.actor_id, meta.correlation_id, meta.causation_id
+        )
+        stored_at, recorded_at, unix_ms = self.stored_at, self.recorded_at, self._unix_ms
+        rows, types, key_for = self.event_rows, self.types, self._key_for
         recorded: list[RecordedEvent] = []
+        head = self.head
         for append in commit.appends:
-            version = versions[append.stream_id]
-            for domain_event in append.events:
+            stream_id, stream_type = append.stream_id, append.stream_type
+            version = versions[stream_id]
+            event_ids = ids.event_ids(unix_ms, len(append.events))
+            for domain_event, event_id in zip(append.events, event_ids, strict=True):
                 version += 1
-                self.head += 1
-                text, subject, plain = stored_data(domain_event, self._key_for)
+                head += 1
+                text, subject, plain = stored_data(domain_event, key_for)
                 spec = domain_event.spec
-                event_id = ids.event_id(self._unix_ms)
                 # in the order of rows.EVENT_COLUMNS
-                self.event_rows.append((
-                    self.head, str(event_id), append.stream_id, append.stream_type, version,
-                    spec.name, spec.schema_version, text, subject, meta.actor_id,
-                    meta.correlation_id, meta.causation_id, self.stored_at,
+                rows.append((
+                    head, str(event_id), stream_id, stream_type, version, spec.name,
+                    spec.schema_version, text, subject, actor_id, correlation_id,
+                    causation_id, stored_at,
                 ))
-                recorded.append(recorded_event(
-                    event_id=event_id, position=self.head, stream_id=append.stream_id,
-                    stream_type=append.stream_type, version=version, type=spec.name,
-                    schema_version=spec.schema_version, data=plain,
-                    recorded_at=self.recorded_at, actor_id=meta.actor_id,
-                    correlation_id=meta.correlation_id, causation_id=meta.causation_id,
-                ))
-                self.first_position = self.first_position or self.head
-                self.streams[append.stream_id] = None
-                self.types[spec.name] = None
-            versions[append.stream_id] = version
+                event = _new(RecordedEvent)  # see rows.recorded_event
+                event.__dict__.update({
+                    "event_id": event_id, "position": head, "stream_id": stream_id,
+                    "stream_type": stream_type, "version": version, "type": spec.name,
+                    "schema_version": spec.schema_version, "data": plain,
+                    "recorded_at": recorded_at, "actor_id": actor_id,
+                    "correlation_id": correlation_id, "causation_id": causation_id,
+                })
+                recorded.append(event)
+                types[spec.name] = None
+            if append.events:
+                self.streams[stream_id] = None
+            versions[stream_id] = version
             if append.snapshot is not None:
                 snap = append.snapshot
                 self.snapshot_rows.append((
                     snap.stream_id, snap.version, snap.schema_version, dumps(snap.state),
-                    self.stored_at,
+                    stored_at,
                 ))
+        if head > self.head and not self.first_position:
+            self.first_position = self.head + 1
+        self.head = head
         for subject in commit.shred:
             self.keys[subject] = None
             self.new_keys.pop(subject, None)

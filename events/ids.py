@@ -26,6 +26,18 @@ def event_id(unix_ms: int) -> uuid.UUID:
     return uuid_from_int(value | rand & _RAND_B)
 
 
+def event_ids(unix_ms: int, count: int) -> list[uuid.UUID]:
+    """``count`` times :func:`event_id`, with the random bits of all of them read at once
+    (one getrandom call per appended stream instead of one per event)."""
+    randomness = os.urandom(10 * count)
+    stamp = (unix_ms & 0xFFFF_FFFF_FFFF) << 80 | _VERSION_7 | _VARIANT_RFC
+    made = []
+    for start in range(0, 10 * count, 10):
+        rand = int.from_bytes(randomness[start:start + 10])
+        made.append(uuid_from_int(stamp | (rand >> 68) << 64 | rand & _RAND_B))
+    return made
+
+
 def uuid_from_int(value: int) -> uuid.UUID:
     """``uuid.UUID(int=value)`` without the constructor's argument checks (hot path).
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 import orjson
 
 from events import crypto
-from events.catalog import CATALOG, DomainEvent, data_of, fields_of, from_data
+from events.catalog import CATALOG, DomainEvent, fields_of, from_data
 from events.ids import parse_uuid
 from events.model import RecordedEvent
 from events.serialization import camel, dumps, snake
@@ -75,30 +75,49 @@ def stored_data(event: DomainEvent, key_for: KeyFor) -> tuple[str, str | None, d
     stored in clear, beyond the reach of crypto-shredding.
     """
     spec = event.spec
-    plain = data_of(event)
-    # camelCase names in field order, which is also ``plain``'s key order
-    names = _CAMEL.get(spec.name) or _camel_names(spec.name, plain)
+    plain, stored = _ENCODERS[spec.cls](event)
     personal = spec.personal and {name for name in spec.personal if plain.get(name) is not None}
     if not personal:
-        return dumps(dict(zip(names, plain.values(), strict=True))), None, plain
+        return dumps(stored), None, plain
     subject = plain.get(spec.subject) if spec.subject else None
     if not subject:
         raise ValueError(f"{spec.name}: personal data without a subject whose key seals it")
     key = key_for(str(subject))
-    stored = {
-        camel(name): crypto.seal(key, spec.name, name, value) if name in personal else value
-        for name, value in plain.items()
-    }
+    for name in personal:
+        stored[camel(name)] = crypto.seal(key, spec.name, name, plain[name])
     return dumps(stored), str(subject), plain
 
 
-_CAMEL: dict[str, tuple[str, ...]] = {}
-"""Per event type, its fields' stored (camelCase) names in field order."""
+Encoder = Callable[[DomainEvent], tuple[dict[str, Any], dict[str, Any]]]
 
 
-def _camel_names(event_type: str, plain: dict[str, Any]) -> tuple[str, ...]:
-    names = _CAMEL[event_type] = tuple(camel(name) for name in plain)
-    return names
+def _encoder(cls: type[DomainEvent]) -> Encoder:
+    """``data_of(event)`` and the same values under their stored camelCase names, both
+    in field order, by a function made for the class (see :func:`_builder` for why):
+    every appended event goes through it, on the writer's thread."""
+    shape = fields_of(cls)
+    assert all(name.isidentifier() for name in shape.fields)
+    fields = [(f"v{i}", name) for i, name in enumerate(shape.fields)]
+    source = [
+        "def encode(event):",
+        *(f"    {v} = event.{name}" for v, name in fields),
+        *(f"    if isinstance({v}, tuple):\n        {v} = list({v})" for v, _ in fields),
+        f"    return {{{', '.join(f'{name!r}: {v}' for v, name in fields)}}}, "
+        f"{{{', '.join(f'{camel(name)!r}: {v}' for v, name in fields)}}}",
+    ]
+    namespace: dict[str, Any] = {}
+    exec("\n".join(source), namespace)  # the source is built above from identifiers only
+    encode: Encoder = namespace["encode"]
+    return encode
+
+
+class _Encoders(dict[type[DomainEvent], Encoder]):
+    def __missing__(self, cls: type[DomainEvent]) -> Encoder:
+        self[cls] = encoder = _encoder(cls)
+        return encoder
+
+
+_ENCODERS = _Encoders()
 
 
 SELECT_RECORDED: Final = (
