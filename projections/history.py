@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, select
 
-from projections.tables import ReadTables
+from projections.tables import FOREVER, ReadTables
 
 
 def _later(a: ColumnElement[int], b: ColumnElement[int]) -> ColumnElement[int]:
@@ -29,8 +29,8 @@ def _earlier(a: ColumnElement[int], b: ColumnElement[int]) -> ColumnElement[int]
 def posts_as_of(tables: ReadTables, at: int) -> Subquery:
     """The rows of ``tables.posts`` as they were at head position ``at`` (deleted posts gone).
 
-    Both histories are range-filtered by ``at`` before they meet, so the
-    content rows valid at ``at`` drive and each finds its counts by primary key.
+    The content rows valid at ``at`` drive; each finds its counts with one
+    seek for the post's last counts row at or before ``at``.
     """
     h, c, posts = tables.post_history, tables.post_counts, tables.posts
     if c is None:  # an older generation: one history of whole rows
@@ -39,10 +39,17 @@ def posts_as_of(tables: ReadTables, at: int) -> Subquery:
             .where(h.c.valid_from <= at, h.c.valid_to > at)
             .subquery("posts_as_of")
         )
+    earlier = c.alias("earlier_counts")
+    last = (
+        select(func.max(earlier.c.valid_from))
+        .where(earlier.c.created_position == h.c.created_position, earlier.c.valid_from <= at)
+        .correlate(h)
+        .scalar_subquery()
+    )
     return (
         select(*_columns(tables, position=_later(h.c.valid_from, c.c.valid_from)))
-        .select_from(h.join(c, and_(c.c.id == h.c.id, c.c.valid_to > at, c.c.valid_from <= at)))
-        .where(h.c.valid_from <= at, h.c.valid_to > at)
+        .select_from(h.join(c, c.c.created_position == h.c.created_position))
+        .where(h.c.valid_from <= at, h.c.valid_to > at, c.c.valid_from == last)
         .subquery("posts_as_of")
     )
 
@@ -58,16 +65,28 @@ def post_states(tables: ReadTables) -> Subquery:
         return select(
             *(h.c[col.name] for col in posts.c), h.c.valid_from, h.c.valid_to
         ).subquery("post_states")
-    # A state is where a content interval and a counts interval overlap.
+    # A counts row lasts until the post's next one; a state is where a content
+    # interval and a counts interval overlap.
+    later = c.alias("later_counts")
+    counts_to = func.coalesce(
+        select(func.min(later.c.valid_from))
+        .where(later.c.created_position == c.c.created_position,
+               later.c.valid_from > c.c.valid_from)
+        .correlate(c)
+        .scalar_subquery(),
+        FOREVER,
+    )
     valid_from = _later(h.c.valid_from, c.c.valid_from)
     return (
         select(
             *_columns(tables, position=valid_from),
             valid_from.label("valid_from"),
-            _earlier(h.c.valid_to, c.c.valid_to).label("valid_to"),
+            _earlier(h.c.valid_to, counts_to).label("valid_to"),
         )
         .select_from(h.join(c, and_(
-            c.c.id == h.c.id, c.c.valid_from < h.c.valid_to, c.c.valid_to > h.c.valid_from
+            c.c.created_position == h.c.created_position,
+            c.c.valid_from < h.c.valid_to,
+            counts_to > h.c.valid_from,
         )))
         .subquery("post_states")
     )
@@ -81,7 +100,7 @@ def _columns(tables: ReadTables, *, position: ColumnElement[int]) -> list[Column
     for col in tables.posts.c:
         if col.name == "position":
             columns.append(position.label("position"))
-        elif col.name in c.c and col.name not in ("id", "valid_from", "valid_to"):
+        elif col.name in ("comment_count", "like_count"):
             columns.append(c.c[col.name])
         else:
             columns.append(h.c[col.name])

@@ -10,21 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import itemgetter
 
 import orjson
-from sqlalchemy import MetaData, Table, and_, bindparam
+from sqlalchemy import Dialect, MetaData, Table, and_, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.model import RecordedEvent
 from projections import projection
 from projections.projection import (
     Change,
+    Positional,
     Projection,
     Row,
     delete_rows,
+    execute_many,
     insert_rows,
     load_rows,
+    positional,
     update_rows,
 )
 from projections.tables import COUNTS_APART, FOREVER, posts_tables
@@ -54,12 +58,9 @@ class PostsBatch:
     """New ``post_counts`` rows."""
     newest_state: dict[str, Row] = field(default_factory=dict)
     """Per post, the newest history row written by this batch (its valid_to is still open)."""
-    newest_counts: dict[str, Row] = field(default_factory=dict)
     close_existing: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per post, (valid_from, valid_to) of the history row that was current before the batch
     (valid_from is only known, and only needed, in the older shape)."""
-    close_counts: dict[str, int] = field(default_factory=dict)
-    """Per post, the valid_to of the counts row that was current before the batch."""
     comment_changes: list[Change] = field(default_factory=list)
 
     @classmethod
@@ -80,8 +81,6 @@ class PostsBatch:
         elif (loaded := self.loaded.get(post_id)) is not None:
             # Older shape: the post row's position is the valid_from of its open history row.
             self.close_existing[post_id] = (loaded["position"], position)
-        if row is None and self.counts_apart:
-            self._counts(post_id, None, position)  # counts end with the post
         if row is not None:
             row["position"] = position
             state = {**row, "valid_from": position, "valid_to": FOREVER}
@@ -95,21 +94,11 @@ class PostsBatch:
             return
         self.dirty.add(post_id)
         row["position"] = event.position
-        self._counts(post_id, row, event.position)
-
-    def _counts(self, post_id: str, row: Row | None, position: int) -> None:
-        previous = self.newest_counts.pop(post_id, None)
-        if previous is not None:
-            previous["valid_to"] = position
-        elif self.loaded.get(post_id) is not None:
-            self.close_counts[post_id] = position
-        if row is not None:
-            counts = {
-                "id": post_id, "valid_from": position, "valid_to": FOREVER,
-                "comment_count": row["comment_count"], "like_count": row["like_count"],
-            }
-            self.counts.append(counts)
-            self.newest_counts[post_id] = counts
+        # Only appended: a counts row lasts until the post's next one (or its end).
+        self.counts.append({
+            "created_position": row["created_position"], "valid_from": event.position,
+            "comment_count": row["comment_count"], "like_count": row["like_count"],
+        })
 
     def feed_changes(self) -> list[Change]:
         changes: list[Change] = []
@@ -323,23 +312,26 @@ async def _write_history(conn: AsyncConnection, t: dict[str, Table], b: PostsBat
         return
     # Keyed (id, valid_to): the open rows are closed by primary key before their
     # successors, which take the key (id, FOREVER), go in.
-    await _close(conn, history, {k: vt for k, (_, vt) in b.close_existing.items()})
-    await _close(conn, counts, b.close_counts)
+    if b.close_existing:
+        await execute_many(conn, _close_for(history, conn.dialect), [
+            {"pid": k, "open": FOREVER, "vt": vt} for k, (_, vt) in sorted(b.close_existing.items())
+        ])
     # Rows go in primary-key order (here and below): consecutive rows land on the same
     # or the next B-tree page instead of one at random per row.
-    by_key = itemgetter("id", "valid_to")
-    await insert_rows(conn, history, sorted(b.history, key=by_key))
-    await insert_rows(conn, counts, sorted(b.counts, key=by_key))
+    await insert_rows(conn, history, sorted(b.history, key=itemgetter("id", "valid_to")))
+    await insert_rows(
+        conn, counts, sorted(b.counts, key=itemgetter("created_position", "valid_from"))
+    )
 
 
-async def _close(conn: AsyncConnection, table: Table, valid_to: dict[str, int]) -> None:
-    if valid_to:
-        await conn.execute(
-            table.update()
-            .where(and_(table.c.id == bindparam("pid"), table.c.valid_to == FOREVER))
-            .values(valid_to=bindparam("vt")),
-            [{"pid": k, "vt": vt} for k, vt in sorted(valid_to.items())],
-        )
+@lru_cache(maxsize=64)
+def _close_for(table: Table, dialect: Dialect) -> Positional:
+    return positional(
+        table.update()
+        .where(and_(table.c.id == bindparam("pid"), table.c.valid_to == bindparam("open")))
+        .values(valid_to=bindparam("vt")),
+        dialect,
+    )
 
 
 async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> None:

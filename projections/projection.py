@@ -177,6 +177,31 @@ async def _execute_many(conn: AsyncConnection, statement: _Statement, rows: list
     await conn.exec_driver_sql(statement.sql, values)
 
 
+@dataclass(frozen=True)
+class Positional:
+    """A statement compiled for the driver, and the names of its parameters in order."""
+
+    sql: str
+    names: tuple[str, ...]
+
+
+def positional(statement: Any, dialect: Dialect) -> Positional:
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    assert names, "a positional paramstyle is expected"
+    return Positional(compiled.string, names)
+
+
+async def execute_many(conn: AsyncConnection, statement: Positional, params: list[Row]) -> None:
+    """``statement`` once per parameter set, in one driver-level ``executemany``
+    (values passed as they are: no bind processors)."""
+    if params:
+        get = itemgetter(*statement.names)
+        one = len(statement.names) == 1
+        values = [(get(p),) for p in params] if one else list(map(get, params))
+        await conn.exec_driver_sql(statement.sql, values)
+
+
 def _memoized(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """History rows repeat the same instants many times; convert each once per batch."""
     seen: dict[Any, Any] = {}

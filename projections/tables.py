@@ -15,7 +15,7 @@ projection ``posts`` owns ``posts``, ``post_tags``, ``post_history``,
 
 The past of the posts (for ``posts(asOf:)``) is kept in two histories: the
 wide ``post_history`` (a post's content and status) changes rarely, the narrow
-``post_counts`` (its comment and like counts) on every comment or like: a full
+``post_counts`` (its comment and like counts) with every comment or like: a full
 copy of the post (body included) per like or comment was the largest cost of
 a rebuild. Readers never join them themselves: ``projections.history`` gives
 the posts as of a position with the ``posts`` table's column names.
@@ -45,7 +45,7 @@ CLUSTERED: dict[str, Any] = {"sqlite_with_rowid": False}
 share a page, so closing the previous state and adding the next one touch one page
 instead of three random ones in a large table. PostgreSQL ignores it."""
 FOREVER = 2**62
-"""``valid_to`` of the current row in ``post_history`` and ``post_counts``."""
+"""``valid_to`` of the current row in ``post_history``."""
 COUNTS_APART = 3
 """The posts projection's schema version from which counts have their own history.
 Generations recorded with an older version keep the old shape until rebuilt."""
@@ -172,13 +172,21 @@ def posts_tables(
 
 
 def _split_history(metadata: MetaData, suffix: str) -> dict[str, Table]:
-    """Content and counts apart; the state valid at head position P has
-    ``valid_from <= P < valid_to`` in each. A post's rows of both tables start
-    with its creation and end with its deletion.
+    """Content and counts apart.
 
-    Keyed by (id, valid_to): the open row of a post is (id, FOREVER), so a
-    batch closes it by primary key without knowing when it began, and the row
-    valid at P is the first of the post's rows with ``valid_to > P``.
+    ``post_history``: the content valid at head position P has ``valid_from
+    <= P < valid_to``; a post's rows start with its creation and end with its
+    deletion. Keyed by (id, valid_to): the open row of a post is (id,
+    FOREVER), so a batch closes it by primary key without knowing when it
+    began. Not clustered: its rows carry the body, and a WITHOUT ROWID table
+    keeps whole rows in its interior pages too; as a rowid table its rows are
+    appended and only the narrow key index is kept in key order.
+
+    ``post_counts``: one row per change of a post's counts (its first at its
+    creation), only ever appended: a row lasts until the post's next one, so
+    the counts at P are those of the post's last row with ``valid_from <= P``
+    (one index seek). The post is named by its ``created_position``: an
+    integer key keeps this table of most events narrow.
     """
     post_history = Table(
         f"post_history{suffix}", metadata,
@@ -187,13 +195,11 @@ def _split_history(metadata: MetaData, suffix: str) -> dict[str, Table]:
         Column("valid_from", POSITION, nullable=False),
         *_post_columns(counts=False),
         Index(f"ix_post_history{suffix}_asof", "valid_to", "valid_from"),
-        **CLUSTERED,
     )
     post_counts = Table(
         f"post_counts{suffix}", metadata,
-        Column("id", String(36), primary_key=True),
-        Column("valid_to", POSITION, primary_key=True),
-        Column("valid_from", POSITION, nullable=False),
+        Column("created_position", POSITION, primary_key=True),
+        Column("valid_from", POSITION, primary_key=True),
         Column("comment_count", Integer, nullable=False),
         Column("like_count", Integer, nullable=False),
         **CLUSTERED,
