@@ -7,19 +7,21 @@ against 0.2 ms for the same query on a plain aiosqlite connection. So:
 
 - SQLite: a few sqlite3 connections of our own, in autocommit mode (a
   single SELECT is its own consistent snapshot in WAL mode);
-- PostgreSQL: the engine's pool with AUTOCOMMIT isolation, which spares the
-  BEGIN/ROLLBACK round trips (asyncpg pooling would save little more).
+- PostgreSQL: a small asyncpg pool of the reader's own, in autocommit
+  (``PgReader``): the engine's pool cost ~130 µs more per read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import sqlite3
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, Protocol
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.db import is_sqlite
@@ -60,6 +62,8 @@ def reader_for(engine: AsyncEngine) -> Reader:
             # our own connections would open other, empty in-memory databases
             return EngineReader(engine)
         return SqliteReader(database)
+    if engine.dialect.driver == "asyncpg":
+        return PgReader(engine)
     return EngineReader(engine)
 
 
@@ -199,3 +203,49 @@ class SqliteReader:
             conn.close()
         self._idle.clear()
         self._local = threading.local()
+
+
+class PgReader:
+    """Reads on PostgreSQL on a few asyncpg connections of the reader's own.
+
+    Through the engine's pool a read also paid the checkout, the switch to
+    AUTOCOMMIT and back, and SQLAlchemy's greenlet bridge: measured, ~190 µs
+    for ``SELECT 1`` against ~55 µs on a bare asyncpg connection, most of a
+    snapshotted aggregate load (asyncpg's own pool still added ~70 µs: timers,
+    timeouts and a reset per release). Here a read takes an idle connection
+    (at most ``size`` at once), runs its query in autocommit (asyncpg prepares
+    it once per connection and keeps it) and puts the connection back; a
+    connection that saw any error is closed instead, as it may be mid-query.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, size: int = 8) -> None:
+        self.dialect = engine.dialect.name
+        _, options = engine.dialect.create_connect_args(engine.url)
+        accepted = inspect.signature(asyncpg.connect).parameters
+        self._options = {k: v for k, v in options.items() if k in accepted}
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[asyncpg.Connection] = []
+        self._closed = False
+
+    async def fetch(self, sql: str, params: Sequence[Any]) -> Rows:
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else await asyncpg.connect(**self._options)
+            try:
+                rows: Rows = await conn.fetch(sql, *params)
+            except BaseException:
+                conn.terminate()
+                raise
+            if self._closed:
+                await conn.close()
+            else:
+                self._idle.append(conn)
+            return rows
+
+    async def fetch_small(self, sql: str, params: Sequence[Any]) -> Rows:
+        return await self.fetch(sql, params)
+
+    async def close(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await conn.close()
