@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.model import RecordedEvent
 from projections import projection
-from projections.projection import Change, Projection, Row, delete_rows, insert_rows, load_rows
+from projections.projection import (
+    Change,
+    Projection,
+    Row,
+    insert_rows,
+    load_rows,
+    update_rows,
+)
 from projections.tables import user_tables
 
 FORGOTTEN_NAME = "Forgotten user"
@@ -156,14 +163,25 @@ async def load(
 
 
 async def write(conn: AsyncConnection, t: dict[str, Table], b: UsersBatch) -> None:
-    # Changed rows are replaced: two statements per table however many events hit them.
-    await delete_rows(conn, t["users"], "id", b.dirty_users & b.users_loaded)
-    await insert_rows(conn, t["users"], [
-        r for k in b.dirty_users if (r := b.users[k]) is not None
+    # Two statements per table however many events hit the rows: rows that existed
+    # are updated in place (a delete and insert would redo every index), in key order.
+    await _write(conn, t["users"], "id", b.users, b.dirty_users, b.users_loaded)
+    await _write(conn, t["user_posts"], "post_id", b.user_posts, b.dirty_posts, b.user_posts_loaded)
+
+
+async def _write(
+    conn: AsyncConnection,
+    table: Table,
+    key: str,
+    rows: dict[str, Row | None],
+    dirty: set[str],
+    loaded: set[str],
+) -> None:
+    await update_rows(conn, table, key, [
+        r for k in sorted(dirty & loaded) if (r := rows[k]) is not None
     ])
-    await delete_rows(conn, t["user_posts"], "post_id", b.dirty_posts & b.user_posts_loaded)
-    await insert_rows(conn, t["user_posts"], [
-        r for k in b.dirty_posts if (r := b.user_posts[k]) is not None
+    await insert_rows(conn, table, [
+        r for k in sorted(dirty - loaded) if (r := rows[k]) is not None
     ])
 
 
