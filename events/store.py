@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import EVENTS_CHANNEL
+from events.catalog import DomainEvent
 from events.model import (
     Commit,
     CommitResult,
@@ -28,7 +29,15 @@ from events.model import (
 )
 from events.notices import NoticeSender, Publisher
 from events.reading import DriverQuery, reader_for
-from events.rows import LOAD_COLUMNS, SELECT_RECORDED, recorded, stream_events
+from events.rows import (
+    LOAD_COLUMNS,
+    SELECT_RECORDED,
+    TAIL_SQL,
+    instant_of,
+    recorded,
+    stream_events,
+    tail_events,
+)
 from events.serialization import loads
 from events.tables import events, to_text
 from events.transaction import IDEMPOTENCY_TTL
@@ -63,6 +72,25 @@ def _load_sql(dialect: str, bounded: bool, shaped: bool) -> str:
         " LEFT JOIN snap ON snap.version = e.version"
         f" WHERE {where} AND e.version >= coalesce((SELECT version FROM snap), 1)"
         " ORDER BY e.version"
+    )
+
+
+@cache
+def _sqlite_head_sql(bounded: bool, shaped: bool) -> str:
+    """The stream's last event (version, position, recorded_at) with its newest snapshot
+    (version, schema_version, state) or NULLs. Parameters: stream id[, max version],
+    stream id[, max version][, snapshot version]."""
+    last = "SELECT version, position, recorded_at FROM events WHERE stream_id = ?"
+    newest = "SELECT version, schema_version, state FROM snapshots WHERE stream_id = ?"
+    if bounded:
+        last += " AND version <= ?"
+        newest += " AND version <= ?"
+    if shaped:
+        newest += " AND schema_version = ?"
+    return (
+        "SELECT e.version, e.position, e.recorded_at, s.version, s.schema_version, s.state"
+        f" FROM ({last} ORDER BY version DESC LIMIT 1) e"
+        f" LEFT JOIN ({newest} ORDER BY version DESC LIMIT 1) s ON 1"
     )
 
 
@@ -211,6 +239,8 @@ class SqlEventStore(EventStore):
         no RecordedEvent per row. The snapshot's columns come on the row of the
         event it follows (a snapshot is only ever written with that event).
         """
+        if self._reader.dialect == "sqlite":
+            return await self._load_events_sqlite(stream_id, max_version, snapshot_version)
         params: list[Any] = [stream_id]
         if max_version is not None:
             params.append(max_version)
@@ -236,6 +266,37 @@ class SqlEventStore(EventStore):
         if last is None:
             return StreamEvents(None, events, 0, 0, None)
         return StreamEvents(snapshot, events, *last)
+
+    async def _load_events_sqlite(
+        self, stream_id: str, max_version: int | None, snapshot_version: int | None
+    ) -> StreamEvents:
+        """On SQLite, where a small read costs no round trip: first the stream's last
+        event and its newest snapshot (one statement, so one state of the log), then
+        exactly the events between them, by version: rows never change once written,
+        so the two reads agree whatever commits in between. Each row of the tail then
+        carries only what a fold needs, and a stream whose last event is snapshotted
+        needs no second read at all."""
+        bounded, shaped = max_version is not None, snapshot_version is not None
+        params: list[Any] = [stream_id]
+        if bounded:
+            params.append(max_version)
+        params.append(stream_id)
+        if bounded:
+            params.append(max_version)
+        if shaped:
+            params.append(snapshot_version)
+        head = await self._reader.fetch_small(_sqlite_head_sql(bounded, shaped), params)
+        if not head:
+            return StreamEvents(None, [], 0, 0, None)
+        version, position, recorded_at, start, schema_version, state = head[0]
+        snapshot = None
+        if start is not None:
+            snapshot = Snapshot(stream_id, start, loads(state), schema_version)
+        events: list[DomainEvent] = []
+        if version > (start or 0):
+            tail = await self._reader.fetch_small(TAIL_SQL, (stream_id, start or 0, version))
+            events = tail_events(tail)
+        return StreamEvents(snapshot, events, version, position, instant_of(recorded_at))
 
     async def claim_owner(self, scope: str, value: str) -> str | None:
         q = self._query()
