@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import permutations
 from pathlib import Path
 from typing import TypeVar
 
@@ -141,11 +142,12 @@ def fresh_database(backend: str) -> Iterator[Database]:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def rotated(items: Iterable[T], by: int) -> list[T]:
-    """``items`` starting at index ``by`` (modulo their number), then from the first."""
+def reordered(items: Iterable[T], round_: int) -> list[T]:
+    """``items`` in the ``round_``-th of their orders (cycling through all of them), so that
+    over the rounds each item comes after each other one equally often."""
     listed = list(items)
-    by %= len(listed)
-    return listed[by:] + listed[:by]
+    orders = list(permutations(range(len(listed))))
+    return [listed[i] for i in orders[round_ % len(orders)]]
 
 
 @contextmanager
@@ -247,8 +249,8 @@ def es_loads(database: Database, sizes: Sizes) -> tuple[float, dict[int, float]]
         times: list[list[float]] = [[] for _ in posts]
         for repeat in range(sizes.loads + 1):
             # Round-robin, so a busier moment of the machine weighs on every figure alike,
-            # starting one further each round, so each load follows each other one alike.
-            for (app, post_id, length), taken in rotated(zip(posts, times, strict=True), repeat):
+            # in a new order each round, so each load follows each other one alike.
+            for (app, post_id, length), taken in reordered(zip(posts, times, strict=True), repeat):
                 with collector_off():
                     started = time.perf_counter()
                     loaded: EsPost = app.repository.get(post_id)
@@ -327,7 +329,7 @@ async def chronicle_loads(store: SqlEventStore, sizes: Sizes) -> tuple[float, di
     posts += [(await chronicle_post_with_history(store, n, snapshots=True), n) for n in HISTORIES]
     times: list[list[float]] = [[] for _ in posts]
     for repeat in range(sizes.loads + 1):
-        for (post_id, length), taken in rotated(zip(posts, times, strict=True), repeat):
+        for (post_id, length), taken in reordered(zip(posts, times, strict=True), repeat):
             with collector_off():
                 started = time.perf_counter()
                 loaded = await load(store, post.AGGREGATE, post_id)
