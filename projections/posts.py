@@ -34,6 +34,8 @@ from projections.projection import (
 from projections.tables import COUNTS_APART, FOREVER, posts_tables
 
 PUBLISHED = "PUBLISHED"
+COUNTS = ("comment_count", "like_count", "position")
+"""What a comment or a like changes in a post row."""
 
 
 @dataclass
@@ -51,6 +53,8 @@ class PostsBatch:
     """Counts have their own history (``post_counts``); False for an older generation,
     whose ``post_history`` takes a whole row per count change."""
     dirty: set[str] = field(default_factory=set)
+    edited: set[str] = field(default_factory=set)
+    """Posts whose row changed beyond ``COUNTS`` (created, edited, status, deleted)."""
     retagged: set[str] = field(default_factory=set)
     dirty_comments: set[str] = field(default_factory=set)
     history: list[Row] = field(default_factory=list)
@@ -74,6 +78,7 @@ class PostsBatch:
         """The post row is now ``row`` (None: deleted) as of ``event``: record its history."""
         self.posts[post_id] = row
         self.dirty.add(post_id)
+        self.edited.add(post_id)
         position = event.position
         previous = self.newest_state.pop(post_id, None)
         if previous is not None:
@@ -185,7 +190,7 @@ def post_deleted(b: PostsBatch, e: RecordedEvent) -> None:
 def _count(b: PostsBatch, e: RecordedEvent, column: str, delta: int) -> None:
     """Counts are part of the post's state (and history) but not of its version."""
     post_id = e.data["post_id"]
-    row = b.post(post_id)
+    row = b.posts.get(post_id)
     if row is not None:
         row[column] += delta
         b.counted(post_id, row, e)
@@ -265,17 +270,24 @@ def fold(b: PostsBatch, events: Sequence[RecordedEvent]) -> None:
 # --- loading and writing a batch -------------------------------------------
 
 
+_LIKES = frozenset(("PostLiked", "PostUnliked"))
+_COMMENT_CHANGES = frozenset(("CommentEdited", "CommentDeleted"))
+
+
 async def load(
     conn: AsyncConnection, t: dict[str, Table], events: Sequence[RecordedEvent]
 ) -> PostsBatch:
-    post_ids = {e.data["post_id"] for e in events}
-    comment_ids = {
-        e.data["comment_id"] for e in events if e.type in ("CommentEdited", "CommentDeleted")
-    }
-    liked = {
-        (e.data["post_id"], e.data["user_id"]) for e in events
-        if e.type in ("PostLiked", "PostUnliked")
-    }
+    # One pass over the events (three cost a tenth of a rebuild's loading).
+    post_ids: set[str] = set()
+    comment_ids: set[str] = set()
+    liked: set[tuple[str, str]] = set()
+    for e in events:
+        d = e.data
+        post_ids.add(d["post_id"])
+        if e.type in _LIKES:
+            liked.add((d["post_id"], d["user_id"]))
+        elif e.type in _COMMENT_CHANGES:
+            comment_ids.add(d["comment_id"])
     b = PostsBatch.empty(counts_apart="post_counts" in t)
     b.loaded = dict.fromkeys(post_ids)
     for row in await load_rows(conn, t["posts"], "id", post_ids):
@@ -340,9 +352,14 @@ async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> No
     # A few statements per table however many events hit the rows.
     existed = sorted(k for k in b.dirty if b.loaded.get(k) is not None)
     await delete_rows(conn, t["posts"], "id", [k for k in existed if b.posts[k] is None])
+    # Most changed posts only had comments or likes: their text is not sent again.
+    edited = b.edited
     await update_rows(conn, t["posts"], "id", [
-        r for k in existed if (r := b.posts[k]) is not None
+        r for k in existed if k in edited and (r := b.posts[k]) is not None
     ])
+    await update_rows(conn, t["posts"], "id", [
+        r for k in existed if k not in edited and (r := b.posts[k]) is not None
+    ], COUNTS)
     await insert_rows(conn, t["posts"], [
         r for k in sorted(b.dirty.difference(existed)) if (r := b.posts[k]) is not None
     ])

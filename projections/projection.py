@@ -152,12 +152,15 @@ def _insert_for(table: Table, dialect: Dialect) -> _Statement:
 
 
 @lru_cache(maxsize=256)
-def _update_for(table: Table, key: str, dialect: Dialect) -> _Statement:
+def _update_for(
+    table: Table, key: str, dialect: Dialect, columns: tuple[str, ...] | None = None
+) -> _Statement:
     # Bind names must differ from column names in UPDATE; the prefix is stripped again.
+    names = columns or tuple(c.name for c in table.columns if c.name != key)
     statement = (
         table.update()
         .where(table.c[key] == bindparam(f"k_{key}"))
-        .values({c.name: bindparam(f"v_{c.name}") for c in table.columns if c.name != key})
+        .values({name: bindparam(f"v_{name}") for name in names})
     )
     return _positional(table, dialect, statement, 2)
 
@@ -168,10 +171,17 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: list[Row]) -> N
         await _execute_many(conn, _insert_for(table, conn.dialect), rows)
 
 
-async def update_rows(conn: AsyncConnection, table: Table, key: str, rows: list[Row]) -> None:
-    """Rewrite complete rows by ``key``: unlike delete + insert, untouched indexes stay put."""
+async def update_rows(
+    conn: AsyncConnection,
+    table: Table,
+    key: str,
+    rows: list[Row],
+    columns: tuple[str, ...] | None = None,
+) -> None:
+    """Rewrite rows by ``key`` (only ``columns``, if named): unlike delete + insert,
+    untouched indexes stay put."""
     if rows:
-        await _execute_many(conn, _update_for(table, key, conn.dialect), rows)
+        await _execute_many(conn, _update_for(table, key, conn.dialect, columns), rows)
 
 
 async def _execute_many(conn: AsyncConnection, statement: _Statement, rows: list[Row]) -> None:
