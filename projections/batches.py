@@ -75,6 +75,20 @@ class GenerationTables:
                 await conn.execute(CreateIndex(index, if_not_exists=True))
 
 
+def next_span(batch: Batch, limit: int) -> int:
+    """How many positions the batch after ``batch`` should look at to find about
+    ``limit`` events of the projection's types, judging by this one's density."""
+    seen = batch.position - batch.after
+    if not batch.events:
+        return limit * MAX_SPAN
+    wanted = seen * limit * 11 // (10 * len(batch.events))  # 10% to spare
+    return max(limit, min(limit * MAX_SPAN, wanted))
+
+
+MAX_SPAN = 16
+"""A batch looks at most this many times ``limit`` positions ahead."""
+
+
 @dataclass(frozen=True)
 class Applied:
     position: int
@@ -96,17 +110,24 @@ class Batch:
     caught_up: bool
 
 
-async def read_batch(store: EventStore, projection: Projection, after: int, limit: int) -> Batch:
+async def read_batch(
+    store: EventStore, projection: Projection, after: int, limit: int, span: int | None = None
+) -> Batch:
+    """Up to ``limit`` events after ``after``, looking at most ``span`` positions ahead
+    (default ``limit``; see :func:`next_span`)."""
     head = await store.head_position()
     if head <= after:
         return Batch(after, after, [], True)
-    events = await store.read_all(
-        after=after, limit=limit, types=projection.types, to_position=head
-    )
+    # A bounded span of positions: the store finds a projection's types by index and
+    # sorts what it found, so reading up to the head for every batch of a rebuild
+    # (sorting the whole rest of the log to keep the first ``limit``) cost about as
+    # much as reading the batch itself.
+    to = min(head, after + (span or limit))
+    events = await store.read_all(after=after, limit=limit, types=projection.types, to_position=to)
     full = len(events) == limit
-    # Events of other types up to the head need no work, but the checkpoint passes them,
+    # Events of other types up to ``to`` need no work, but the checkpoint passes them,
     # so that waiting for any position (a login failure, say) ends.
-    new = events[-1].position if full else head
+    new = events[-1].position if full else to
     return Batch(after, new, events, new >= head)
 
 

@@ -23,6 +23,7 @@ from projections.batches import (
     Batch,
     GenerationTables,
     apply_batch,
+    next_span,
     read_batch,
 )
 from projections.bookkeeping import (
@@ -261,9 +262,9 @@ class Driver:
                 batch = await read_batch(self._store, self.projection, target.position, limit)
             if not batch.caught_up:
                 release = pause() if relaxed else _nothing
-                task = asyncio.create_task(
-                    read_batch(self._store, self.projection, batch.position, limit)
-                )
+                task = asyncio.create_task(read_batch(
+                    self._store, self.projection, batch.position, limit, next_span(batch, limit)
+                ))
                 self._read_ahead[target.generation] = (task, release)
             applied = await apply_batch(self._engine, target, batch, self._turn, relaxed=relaxed)
             del batch  # freed now, before the collector resumes, so it never traverses it

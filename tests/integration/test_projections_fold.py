@@ -20,6 +20,7 @@ from events.catalog import (
 )
 from events.model import RecordedEvent
 from projections import posts, users
+from projections.batches import MAX_SPAN, Batch, next_span
 from projections.tables import FOREVER
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -108,3 +109,14 @@ def test_a_forgotten_member_loses_name_email_and_bio():
         "Forgotten user", None, "", True, 2
     )
     assert batch.changes() == [{"kind": "user", "id": "u1", "change": "ADDED"}]
+
+
+def test_a_batch_looks_ahead_as_far_as_its_types_were_dense_in_the_last_one():
+    events = [recorded(p, 1, PostLiked("p1", f"u{p}")) for p in range(1, 11)]
+    dense = Batch(after=0, position=10, events=events, caught_up=False)
+    sparse = Batch(after=0, position=100, events=events, caught_up=False)
+    empty = Batch(after=0, position=100, events=[], caught_up=False)
+    assert next_span(dense, 10) == 11, "about limit positions, 10% to spare"
+    assert next_span(sparse, 10) == 110
+    assert next_span(empty, 10) == 10 * MAX_SPAN
+    assert next_span(Batch(0, 10_000, events, False), 10) == 10 * MAX_SPAN, "bounded"
