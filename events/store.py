@@ -51,25 +51,31 @@ _VERSION = 4
 
 @cache
 def _load_sql(dialect: str, bounded: bool, shaped: bool) -> str:
-    """The statement of :meth:`SqlEventStore.load_events`, made once per form.
+    """The statement of :meth:`SqlEventStore.load_events` on PostgreSQL, made once per form.
 
-    Its parameters: stream id[, max version][, snapshot version], stream id[, max version].
+    Its parameters: stream id[, max version], stream id[, max version][, snapshot version].
+    The newest snapshot is found whatever its shape, and joined only if of the asked
+    one: with the shape in its WHERE clause the planner sorted every snapshot of
+    the stream instead of reading the newest off the primary key (O(history)).
+    A newest snapshot of another shape leaves its row without snapshot columns,
+    which :meth:`SqlEventStore.load_events` answers through the general path.
     """
     q = DriverQuery(dialect)
     newest = f"stream_id = {q.param(None)}"
     if bounded:
         newest += f" AND version <= {q.param(None)}"
-    if shaped:
-        newest += f" AND schema_version = {q.param(None)}"
     where = f"e.stream_id = {q.param(None)}"
     if bounded:
         where += f" AND e.version <= {q.param(None)}"
+    joined = "snap.version = e.version"
+    if shaped:
+        joined += f" AND snap.schema_version = {q.param(None)}"
     return (
         "WITH snap AS MATERIALIZED (SELECT version, schema_version, state FROM snapshots"
-        f" WHERE {newest} ORDER BY version DESC LIMIT 1)"
+        f" WHERE {newest} ORDER BY stream_id DESC, version DESC LIMIT 1)"
         f" SELECT snap.schema_version, snap.state, {LOAD_COLUMNS}"
         " FROM events e LEFT JOIN subject_keys k ON k.subject_id = e.subject_id"
-        " LEFT JOIN snap ON snap.version = e.version"
+        f" LEFT JOIN snap ON {joined}"
         f" WHERE {where} AND e.version >= coalesce((SELECT version FROM snap), 1)"
         " ORDER BY e.version"
     )
@@ -244,11 +250,11 @@ class SqlEventStore(EventStore):
         params: list[Any] = [stream_id]
         if max_version is not None:
             params.append(max_version)
-        if snapshot_version is not None:
-            params.append(snapshot_version)
         params.append(stream_id)
         if max_version is not None:
             params.append(max_version)
+        if snapshot_version is not None:
+            params.append(snapshot_version)
         sql = _load_sql(self._reader.dialect, max_version is not None, snapshot_version is not None)
         rows = await self._reader.fetch_small(sql, params)
         snapshot = None
@@ -256,8 +262,8 @@ class SqlEventStore(EventStore):
             schema_version, state, version = rows[0][:3]
             snapshot = Snapshot(stream_id, version, loads(state), schema_version)
         elif rows and rows[0][2] > 1:
-            # Only a snapshot whose event is missing gets here (never written so):
-            # answer as the separate reads would.
+            # The newest snapshot is of another shape (or, never written so, its
+            # event is missing): answer as the separate reads would.
             return await super().load_events(
                 stream_id, max_version=max_version, snapshot_version=snapshot_version
             )

@@ -490,10 +490,14 @@ async def test_load_events_decodes_as_the_generic_load_would(store: SqlEventStor
         else:  # the generic load folds from the start rather than from an older snapshot
             assert loaded.snapshot is not None and generic.snapshot is None, case
             assert loaded.events == generic.events[loaded.snapshot.version:], case
-    # the newest snapshot of the asked shape is used, even below a newer one of another
+    # never a snapshot of another shape: one of the asked shape (SQLite finds the older
+    # one) or none (PostgreSQL folds from the start when the newest is of another shape)
     older_shape = await store.load_events("Post-1", snapshot_version=1)
-    assert older_shape.snapshot == Snapshot("Post-1", 2, {"title": "b"})
-    assert older_shape.events == [edited("1", "c"), edited("1", "d"), edited("1", "e")]
+    history = [created("1"), edited("1", "b"), edited("1", "c"), edited("1", "d"),
+               edited("1", "e")]
+    assert older_shape.snapshot in (None, Snapshot("Post-1", 2, {"title": "b"}))
+    start = older_shape.snapshot.version if older_shape.snapshot is not None else 0
+    assert older_shape.events == history[start:]
     assert (await store.load_events("User-u2")).events[0] == UserRegistered(
         "u2", "bo", None, None, "$argon2id$secret")
     assert (await store.load_events("Post-old")).events == [
