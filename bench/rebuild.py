@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -202,7 +203,7 @@ async def main(total: int, batch: int, keep: str | None) -> None:
         runner = ProjectionRunner(
             engine, store, bus, batch_size=batch, rebuild_batch_size=batch, drop_grace=0.0
         )
-        cpu = time.process_time()
+        cpu, load = time.process_time(), os.getloadavg()
         elapsed = await rebuild_all(runner, head)
         cpu = time.process_time() - cpu
         rate = head / elapsed
@@ -211,7 +212,8 @@ async def main(total: int, batch: int, keep: str | None) -> None:
               f"{head} events in {elapsed:.1f}s = "
               f"{rate:,.0f} events/s ({verdict} the 20 000 events/s target)")
         # On a shared machine the wall clock also counts other processes' turns.
-        print(f"  process CPU time {cpu:.1f}s = {head / cpu:,.0f} events per CPU-second")
+        print(f"  process CPU time {cpu:.1f}s = {head / cpu:,.0f} events per CPU-second; "
+              f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
     finally:
         await store.close()
         await bus.disconnect()
