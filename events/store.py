@@ -53,27 +53,37 @@ _VERSION = 4
 def _load_sql(dialect: str, bounded: bool, shaped: bool) -> str:
     """The statement of :meth:`SqlEventStore.load_events` on PostgreSQL, made once per form.
 
-    Its parameters: stream id[, max version], stream id[, max version][, snapshot version].
+    Its parameters: (stream id[, max version]) three times, then [snapshot version].
     The newest snapshot is found whatever its shape, and joined only if of the asked
     one: with the shape in its WHERE clause the planner sorted every snapshot of
     the stream instead of reading the newest off the primary key (O(history)).
     A newest snapshot of another shape leaves its row without snapshot columns,
     which :meth:`SqlEventStore.load_events` answers through the general path.
+    Position and recorded_at come on the last row only (NULL on the others): a
+    timestamptz decoded per row was a third of fetching a 1 000-event tail.
     """
     q = DriverQuery(dialect)
-    newest = f"stream_id = {q.param(None)}"
-    if bounded:
-        newest += f" AND version <= {q.param(None)}"
-    where = f"e.stream_id = {q.param(None)}"
-    if bounded:
-        where += f" AND e.version <= {q.param(None)}"
+
+    def of_stream(column: str = "stream_id", version: str = "version") -> str:
+        condition = f"{column} = {q.param(None)}"
+        return f"{condition} AND {version} <= {q.param(None)}" if bounded else condition
+
+    last = f"SELECT max(version) AS version FROM events WHERE {of_stream()}"
+    newest = f"SELECT version, schema_version, state FROM snapshots WHERE {of_stream()}"
+    where = of_stream("e.stream_id", "e.version")
     joined = "snap.version = e.version"
     if shaped:
         joined += f" AND snap.schema_version = {q.param(None)}"
+    on_last = "e.version = (SELECT version FROM last)"
+    columns = LOAD_COLUMNS.replace(
+        "e.position, e.recorded_at",
+        f"CASE WHEN {on_last} THEN e.position END, CASE WHEN {on_last} THEN e.recorded_at END",
+    )
+    assert columns != LOAD_COLUMNS
     return (
-        "WITH snap AS MATERIALIZED (SELECT version, schema_version, state FROM snapshots"
-        f" WHERE {newest} ORDER BY stream_id DESC, version DESC LIMIT 1)"
-        f" SELECT snap.schema_version, snap.state, {LOAD_COLUMNS}"
+        f"WITH last AS MATERIALIZED ({last}),"
+        f" snap AS MATERIALIZED ({newest} ORDER BY stream_id DESC, version DESC LIMIT 1)"
+        f" SELECT snap.schema_version, snap.state, {columns}"
         " FROM events e LEFT JOIN subject_keys k ON k.subject_id = e.subject_id"
         f" LEFT JOIN snap ON {joined}"
         f" WHERE {where} AND e.version >= coalesce((SELECT version FROM snap), 1)"
@@ -247,12 +257,8 @@ class SqlEventStore(EventStore):
         """
         if self._reader.dialect == "sqlite":
             return await self._load_events_sqlite(stream_id, max_version, snapshot_version)
-        params: list[Any] = [stream_id]
-        if max_version is not None:
-            params.append(max_version)
-        params.append(stream_id)
-        if max_version is not None:
-            params.append(max_version)
+        of_stream = [stream_id] if max_version is None else [stream_id, max_version]
+        params: list[Any] = of_stream * 3
         if snapshot_version is not None:
             params.append(snapshot_version)
         sql = _load_sql(self._reader.dialect, max_version is not None, snapshot_version is not None)
