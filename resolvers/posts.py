@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable
-from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Select,
     Table,
     bindparam,
@@ -71,7 +71,7 @@ def _status_scope(ctx: RequestContext, status: str | None) -> tuple[str, dict[st
     return "own", {"status": status, "actor": ctx.actor.user_id}
 
 
-def _status_filter(t: Table, kind: str) -> ColumnElement[bool]:
+def _status_filter(t: FromClause, kind: str) -> ColumnElement[bool]:
     if kind == "published":
         return t.c.status == PUBLISHED
     if kind == "any":
@@ -83,7 +83,7 @@ def _status_filter(t: Table, kind: str) -> ColumnElement[bool]:
 
 def _filters(
     ctx: RequestContext,
-    t: Table,
+    t: FromClause,
     *,
     author_username: str | None,
     tag: str | None,
@@ -134,14 +134,14 @@ async def list_posts(
     last = int_cursor(after, CURSOR)
     tables = ctx.services.runner.tables()
     if as_of is None:
-        t = tables.posts
+        t: FromClause = tables.posts
         scope: list[ColumnElement[bool]] = [true()]
     else:
         # Past the head the listing is the present one (and no position reaches
         # FOREVER); the history up to it must be projected before it can answer.
         at = min(as_of, await ctx.services.store.head_position())
         await wait_for_position(ctx.services, at)
-        t = cast(Table, posts_as_of(tables, at))  # the posts table's columns, as of ``at``
+        t = posts_as_of(tables, at)  # the posts table's columns, as of ``at``
         scope = [true()]
     kind, values = _status_scope(ctx, status)
     if author_username is not None:
@@ -184,13 +184,11 @@ STATEMENTS = Statements()
 """Compiled page statements by shape (the tables are part of the shape)."""
 
 
-@lru_cache(maxsize=16)
-def _page_select(t: Table, u: Table) -> Select[Any]:
+def _page_select(t: FromClause, u: Table) -> Select[Any]:
     """The posts of ``t`` newest first with their authors' columns, before any filter.
 
-    Built once per pair of tables (they change only when a rebuild swaps them in):
-    labelling every user column and the join cost ~3% of a feed request's CPU
-    when rebuilt per request. Select objects are immutable; ``where`` copies.
+    Built only when a statement is compiled: once per shape for the present-day
+    listings (see ``STATEMENTS``), per request for searches and past states.
     """
     return (
         select(t, *(c.label(AUTHOR + c.name) for c in u.c))
@@ -201,7 +199,7 @@ def _page_select(t: Table, u: Table) -> Select[Any]:
 
 async def _page(
     ctx: RequestContext,
-    t: Table,
+    t: FromClause,
     shape: Hashable | None,
     where: Callable[[], list[ColumnElement[bool]]],
     values: dict[str, Any],
