@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections.collector import collector_paused, pause
+from projections.collector import LONGEST_PAUSE, collector_paused, pause
 from tests.integration.test_projections_kit import open_log, running, seed_community
 
 
@@ -27,6 +27,29 @@ def test_overlapping_pauses_resume_the_collector_when_the_last_ends(collector):
     assert not gc.isenabled(), "the first pause still holds"
     first()
     first()  # releasing twice releases once
+    assert gc.isenabled()
+
+
+def test_back_to_back_pauses_still_collect_garbage_cycles_now_and_then(
+    collector, monkeypatch: pytest.MonkeyPatch
+):
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    clock = [1000.0]
+    monkeypatch.setattr("projections.collector.time.monotonic", lambda: clock[0])
+    first = pause()
+    cycle = Cycle()
+    del cycle
+    tracked = sum(isinstance(o, Cycle) for o in gc.get_objects(0))
+    assert tracked == 1, "the cycle waits while the collector is paused"
+    clock[0] += LONGEST_PAUSE + 1
+    second = pause()  # a later batch, the first pause still held
+    assert not any(isinstance(o, Cycle) for o in gc.get_objects())
+    assert not gc.isenabled()
+    second()
+    first()
     assert gc.isenabled()
 
 
