@@ -57,17 +57,18 @@ def plain_snapshot(state: object) -> dict[str, Any]:
 
 
 def plain_restore(cls: type[S]) -> Callable[[dict[str, Any]], S]:
-    """The inverse of :func:`plain_snapshot` for ``cls`` (lists become tuples again)."""
-
+    """The inverse of :func:`plain_snapshot` for ``cls`` (its tuple fields' lists become
+    tuples again; fields a snapshot lacks take their defaults)."""
     # Once, not per restore: dataclasses.fields() was a quarter of a snapshotted load.
-    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    names = tuple(f.name for f in fields)
+    tuples = tuple(f.name for f in fields if str(f.type).startswith("tuple"))
 
     def restore(data: dict[str, Any]) -> S:
-        kwargs = {
-            name: tuple(value) if isinstance(value := data[name], list) else value
-            for name in names
-            if name in data
-        }
+        kwargs = {name: data[name] for name in names if name in data}
+        for name in tuples:
+            if name in kwargs:
+                kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)
 
     return restore
