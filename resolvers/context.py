@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.commands import Command
 from domain.ports import Actor, Outcome
+from events.reading import EngineReader
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ class Services:
     the pool into overflow, opening and closing connections. Without one (tests
     that build Services by hand) those lookups go through the engine."""
 
+    def driver_reader(self) -> Reader:
+        """The reader for driver-level reads: ``reader``, else one over the engine."""
+        return self.reader if self.reader is not None else EngineReader(self.engine)
+
 
 @dataclass
 class RequestContext:
@@ -67,11 +72,16 @@ class RequestContext:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.services.engine, self.services.runner, self.actor)
+        self.loaders = self._new_loaders()
+
+    def _new_loaders(self) -> Loaders:
+        services = self.services
+        return Loaders(services.driver_reader(), services.engine.dialect, services.runner,
+                       self.actor)
 
     def renew_loaders(self) -> Loaders:
         """Drop every cached row: for each event a subscription emits."""
-        self.loaders = Loaders(self.services.engine, self.services.runner, self.actor)
+        self.loaders = self._new_loaders()
         return self.loaders
 
     @property

@@ -36,7 +36,7 @@ from resolvers.pagination import (
     make_page,
 )
 from resolvers.rows import PostRow, UserRow
-from resolvers.statements import Statements, compile_select, reader_of
+from resolvers.statements import Statements, compile_select
 
 CURSOR = "post"
 PUBLISHED = "PUBLISHED"
@@ -228,7 +228,7 @@ async def _page(
             compile_select(query, dialect) if key is None else STATEMENTS.add(key, query, dialect)
         )
     result = await compiled.fetch(
-        reader_of(services), {**values, "after": last, "limit": limit + 1}
+        services.driver_reader(), {**values, "after": last, "limit": limit + 1}
     )
     authors: dict[str, UserRow] = {}
     rows = []

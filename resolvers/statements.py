@@ -18,10 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 
-from events.reading import EngineReader, Reader
-from resolvers.context import Services
-
-_CACHE_SIZE = 256
+from events.reading import Reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +67,8 @@ def compile_select(statement: Select[Any], dialect: Dialect) -> DriverSelect:
 class Statements:
     """Compiled selects by a caller-chosen shape key (bounded; shapes are few)."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
         self._compiled: dict[Hashable, DriverSelect] = {}
 
     def get(self, key: Hashable) -> DriverSelect | None:
@@ -78,11 +76,7 @@ class Statements:
 
     def add(self, key: Hashable, statement: Select[Any], dialect: Dialect) -> DriverSelect:
         compiled = compile_select(statement, dialect)
-        if len(self._compiled) >= _CACHE_SIZE:
+        if len(self._compiled) >= self._size:
             self._compiled.clear()
         self._compiled[key] = compiled
         return compiled
-
-
-def reader_of(services: Services) -> Reader:
-    return services.reader or EngineReader(services.engine)
