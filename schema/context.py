@@ -7,7 +7,7 @@ on it runs with a context of its own, so DataLoader caches never outlive one
 operation (STACK-NOTES pitfall 5). Every operation may also carry
 ``minPosition`` in its GraphQL ``extensions``.
 
-Before an operation runs, :class:`OperationContext` waits (bounded by
+Before an operation runs, ``schema.limits.Operation`` waits (bounded by
 ``services.read_wait_timeout``) for the projections to reach the requested
 position, or fails the operation with ``STALE_READ``.
 """
@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
-
-from graphql import ExecutionResult, GraphQLError
-from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 
 from domain.errors import InvalidInput, Unauthenticated
 from domain.ports import Actor
 from events.reading import DriverQuery, EngineReader
-from resolvers.consistency import StaleRead, wait_for_position
+from resolvers.consistency import wait_for_position
 from resolvers.context import RequestContext, Services
 
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -126,40 +122,29 @@ async def accept_connection(context: ChronicleContext) -> None:
     context.requested_position = None if raw is None else str(raw)
 
 
-class OperationContext(SchemaExtension):
-    """Gives each operation its own context and waits for the position it asks for."""
+def operation_context(shared: Any) -> Any:
+    """The context one operation runs with: a websocket's operations each get a copy
+    with fresh loaders and a request id of their own; HTTP requests keep theirs."""
+    if isinstance(shared, ChronicleContext) and shared.on_socket:
+        request_id = new_request_id()
+        current_request_id.set(request_id)
+        return dataclasses.replace(shared, request_id=request_id, on_socket=False)
+    return shared
 
-    def on_operation(self) -> Iterator[None]:
-        shared = self.execution_context.context
-        if isinstance(shared, ChronicleContext) and shared.on_socket:
-            # A websocket operation: fresh loaders and its own request id.
-            request_id = new_request_id()
-            current_request_id.set(request_id)
-            self.execution_context.context = dataclasses.replace(
-                shared, request_id=request_id, on_socket=False
-            )
-        yield
 
-    async def on_execute(self) -> AsyncIterator[None]:
-        try:
-            await self._wait_for_requested_position()
-        except (StaleRead, InvalidInput) as refusal:
-            if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
-                raise  # strawberry turns it into the subscription's error result
-            error = GraphQLError(str(refusal), original_error=refusal)
-            self.execution_context.result = ExecutionResult(data=None, errors=[error])
-        yield
-
-    async def _wait_for_requested_position(self) -> None:
-        context = self.execution_context.context
-        if not isinstance(context, RequestContext):
-            return
-        wanted = [context.min_position]
-        if isinstance(context, ChronicleContext):
-            wanted.append(parse_position(context.requested_position, "minPosition"))
-        extensions = self.execution_context.operation_extensions or {}
-        wanted.append(parse_position(extensions.get("minPosition"), "minPosition"))
-        position = max((p for p in wanted if p is not None), default=None)
-        if position is not None:
-            context.min_position = position
-            await wait_for_position(context.services, position)
+async def wait_for_requested_position(
+    context: Any, operation_extensions: Mapping[str, Any] | None
+) -> None:
+    """Wait (bounded) until the projections reach the position the operation asks for:
+    a mutation's own, ``X-Min-Position`` / ``minPosition``, or its ``extensions``.
+    Raises StaleRead past the wait, InvalidInput for a position that is not one."""
+    if not isinstance(context, RequestContext):
+        return
+    wanted = [context.min_position]
+    if isinstance(context, ChronicleContext):
+        wanted.append(parse_position(context.requested_position, "minPosition"))
+    wanted.append(parse_position((operation_extensions or {}).get("minPosition"), "minPosition"))
+    position = max((p for p in wanted if p is not None), default=None)
+    if position is not None:
+        context.min_position = position
+        await wait_for_position(context.services, position)

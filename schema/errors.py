@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from domain.errors import Conflict, DomainError, InvalidInput, RateLimited
 from resolvers.consistency import StaleRead
@@ -97,26 +95,8 @@ def classify(error: GraphQLError, request_id: str | None = None) -> GraphQLError
     return _with(error, INTERNAL_MESSAGE, {"code": "INTERNAL"})
 
 
-class ErrorCodes(SchemaExtension):
-    """Rewrites every error of a result (query, mutation, or each subscription event).
-
-    List it first among the schema's extensions: it then leaves the operation
-    last and sees the errors every other extension produced.
-    """
-
-    def _request_id(self) -> str | None:
-        return getattr(self.execution_context.context, "request_id", None)
-
-    def _rewrite(self, result: object) -> None:
-        errors = getattr(result, "errors", None)
-        if errors:
-            request_id = self._request_id()
-            result.errors = [classify(e, request_id) for e in errors]  # type: ignore[attr-defined]
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        self._rewrite(self.execution_context.result)
-
-    def on_stream_result(self, result: Any) -> Iterator[None]:
-        self._rewrite(result)
-        yield None
+def rewrite_errors(result: object, request_id: str | None) -> None:
+    """Every error of a result (query, mutation, or one subscription event), classified."""
+    errors = getattr(result, "errors", None)
+    if errors:
+        result.errors = [classify(e, request_id) for e in errors]  # type: ignore[attr-defined]
