@@ -7,9 +7,10 @@ the subject's key. Reading: one SELECT brings each row with its subject's key
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
+from uuid import UUID, SafeUUID
 
 import orjson
 
@@ -21,6 +22,8 @@ from events.serialization import camel, dumps, snake
 from events.upcasting import upcast
 
 _new = object.__new__
+_set = object.__setattr__
+_UNKNOWN_SAFETY = SafeUUID.unknown
 
 
 class _SnakeNames(dict[str, str]):
@@ -183,7 +186,7 @@ def instant_of(value: str | datetime) -> datetime:
 class _Decoding:
     """What decoding a row of one event type needs, worked out once per type."""
 
-    __slots__ = ("build", "personal", "schema_version")
+    __slots__ = ("build", "personal", "read", "schema_version")
 
     def __init__(self, event_type: str) -> None:
         spec = CATALOG.get(event_type)
@@ -196,6 +199,38 @@ class _Decoding:
         self.build = _builder(spec.cls) if spec is not None else None
         """Stored (camelCase) data at ``schema_version`` -> the domain event, or None when
         the data has other keys than exactly the class's fields (left to the general path)."""
+        self.read = _reader(event_type, spec.cls, spec.personal) if spec is not None else None
+        """(stored data at ``schema_version``, subject's key) -> unsealed snake_case data,
+        or None when the data has other keys than exactly the class's fields."""
+
+
+def _reader(
+    event_type: str, cls: type[DomainEvent], personal: tuple[str, ...]
+) -> Callable[[dict[str, Any], bytes | None], dict[str, Any] | None]:
+    """The fast path of ``_renamed(..., _unsealed(...))`` for rows of one event type
+    written at its current schema version: the snake_case data, unsealed, in one
+    dict display from values picked by their stored names (as :func:`_builder` does
+    for domain events). Renaming key by key through ``_SNAKE`` cost about a third of
+    decoding a rebuild's batch."""
+    shape = fields_of(cls)
+    assert event_type.isidentifier() and all(name.isidentifier() for name in shape.fields)
+    fields = [(f"v{i}", name) for i, name in enumerate(shape.fields)]
+    source = [
+        "def read(stored, key):",
+        f"    if len(stored) != {len(fields)}:",
+        "        return None",
+        "    try:",
+        *(f"        {v} = stored[{camel(name)!r}]" for v, name in fields),
+        "    except KeyError:",
+        "        return None",
+        *(f"    if {v} is not None:\n        {v} = _unseal(key, {event_type!r}, {name!r}, {v})"
+          for v, name in fields if name in personal),
+        f"    return {{{', '.join(f'{name!r}: {v}' for v, name in fields)}}}",
+    ]
+    namespace: dict[str, Any] = {"_unseal": crypto.unseal}
+    exec("\n".join(source), namespace)  # the source is built above from identifiers only
+    read: Callable[[dict[str, Any], bytes | None], dict[str, Any] | None] = namespace["read"]
+    return read
 
 
 def _builder(cls: type[DomainEvent]) -> Callable[[dict[str, Any]], DomainEvent | None]:
@@ -303,33 +338,66 @@ def domain_event(type_: str, schema_version: int, text: str, key: bytes | None) 
 
 
 def recorded(row: Sequence[Any]) -> RecordedEvent:
-    """A row of :data:`SELECT_RECORDED` as a RecordedEvent: unsealed, snake_case, upcast.
+    """A row of :data:`SELECT_RECORDED` as a RecordedEvent: unsealed, snake_case, upcast."""
+    return recorded_all((row,))[0]
 
-    The hot path of reading the log: what depends only on the event type is
-    looked up once per type (``_Decoding``), and the event is built straight
-    into its __dict__ (see :func:`recorded_event`) without the keyword-argument call.
+
+def recorded_all(rows: Iterable[Sequence[Any]]) -> list[RecordedEvent]:
+    """Rows of :data:`SELECT_RECORDED` as RecordedEvents: unsealed, snake_case, upcast.
+
+    The hot path of reading the log (a projection rebuild decodes every event):
+    what depends only on the event type is looked up once per type
+    (``_Decoding``), rows at the current schema version with exactly the type's
+    fields are renamed by a function made for the type (``_Decoding.read``),
+    and each event is built straight into its __dict__ (see
+    :func:`recorded_event`), its id parsed inline (as :func:`parse_uuid`).
     """
-    (position, event_id, stream_id, stream_type, version, type_, schema_version, text,
-     actor_id, correlation_id, causation_id, recorded_at, key) = row
-    data, schema_version = _data(type_, schema_version, text, key)
-    if isinstance(recorded_at, str):  # a raw SQLite row, not read through UtcDateTime
-        recorded_at = _instant(recorded_at)
-    event = _new(RecordedEvent)
-    event.__dict__.update({
-        "event_id": parse_uuid(event_id),
-        "position": position,
-        "stream_id": stream_id,
-        "stream_type": stream_type,
-        "version": version,
-        "type": type_,
-        "schema_version": schema_version,
-        "data": data,
-        "recorded_at": recorded_at,
-        "actor_id": actor_id,
-        "correlation_id": correlation_id,
-        "causation_id": causation_id,
-    })
-    return event
+    decodings, loads, new, set_ = _DECODINGS, orjson.loads, _new, _set
+    uuid_class, safety = UUID, _UNKNOWN_SAFETY
+    events: list[RecordedEvent] = []
+    append = events.append
+    last_text, last_instant = "", datetime.min
+    for (position, event_id, stream_id, stream_type, version, type_, schema_version, text,
+         actor_id, correlation_id, causation_id, recorded_at, key) in rows:
+        decoding = decodings[type_]
+        stored = loads(text)
+        data = None
+        if schema_version == decoding.schema_version:
+            read = decoding.read
+            if read is not None:
+                data = read(stored, key)
+        if data is None:
+            if decoding.personal:
+                _unseal(decoding, type_, stored, key)
+            data, schema_version = _renamed(type_, schema_version, stored, decoding)
+        if recorded_at.__class__ is str:  # a raw SQLite row, not read through UtcDateTime
+            # the rows of one commit share their instant: parsed once per commit
+            if recorded_at != last_text:
+                last_text, last_instant = recorded_at, _instant(recorded_at)
+            recorded_at = last_instant
+        if event_id.__class__ is str:
+            uid = new(uuid_class)
+            set_(uid, "int", int(event_id.replace("-", ""), 16))
+            set_(uid, "is_safe", safety)
+        else:
+            uid = parse_uuid(event_id)
+        event = new(RecordedEvent)
+        set_(event, "__dict__", {
+            "event_id": uid,
+            "position": position,
+            "stream_id": stream_id,
+            "stream_type": stream_type,
+            "version": version,
+            "type": type_,
+            "schema_version": schema_version,
+            "data": data,
+            "recorded_at": recorded_at,
+            "actor_id": actor_id,
+            "correlation_id": correlation_id,
+            "causation_id": causation_id,
+        })
+        append(event)
+    return events
 
 
 def domain_events(
