@@ -35,6 +35,7 @@ from events.rows import (
     TAIL_SQL,
     instant_of,
     recorded,
+    recorded_all,
     stream_events,
     tail_events,
 )
@@ -110,6 +111,16 @@ def _sqlite_head_sql(bounded: bool, shaped: bool) -> str:
     )
 
 
+_SCAN_SPAN = 16
+"""On SQLite, events of several types in a bounded span of positions of at most this
+many times the limit (a projection's batch, see ``projections.batches``) are found
+by walking the positions and skipping the other types, not through the
+``(type, position)`` index: the index's matches of several types come back out of
+order, and sorting a batch of whole rows cost twice the walk (a rebuild's
+batches are mostly of the projection's types). The walk is bounded by the span
+even when few events match: ~0.13 µs per position skipped."""
+
+
 class SqlEventStore(EventStore):
     def __init__(
         self, engine: AsyncEngine, *, bus: Publisher | None = None, group_max: int = 1000
@@ -166,14 +177,20 @@ class SqlEventStore(EventStore):
         if stream_id is not None:
             where.append(f"e.stream_id = {q.param(stream_id)}")
         if types is not None:
-            where.append(f"e.type IN ({', '.join(q.param(t) for t in types)})")
+            # ``+`` keeps SQLite off the (type, position) index: see _SCAN_SPAN.
+            scan = (
+                self._reader.dialect == "sqlite" and len(types) > 1 and to_position is not None
+                and to_position - after <= _SCAN_SPAN * limit
+            )
+            column = "+e.type" if scan else "e.type"
+            where.append(f"{column} IN ({', '.join(q.param(t) for t in types)})")
         return await self._recorded(
             q, f"{' AND '.join(where)} ORDER BY e.position LIMIT {q.param(limit)}"
         )
 
     async def _recorded(self, q: DriverQuery, condition: str) -> list[RecordedEvent]:
         rows = await self._reader.fetch(f"{SELECT_RECORDED} WHERE {condition}", q.params)
-        return [recorded(row) for row in rows]
+        return recorded_all(rows)
 
     async def head_position(self) -> int:
         return await self._number("SELECT max(position) FROM events", ())

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.catalog import PostCreated, PostLiked, PostPublished
 from events.model import RecordedEvent
+from projections.batches import read_batch
 from projections.history import post_states, posts_as_of
 from projections.posts import PostsProjection
 from projections.projection import Change
@@ -246,3 +247,21 @@ async def test_generations_filled_from_scratch_get_every_index_once_filled(log):
                 assert expected <= await _index_names(log, table), table.name
             await runner.rebuild("posts")
             await runner.rebuild("users")
+
+
+async def test_batches_read_the_same_events_whichever_way_the_store_finds_them(log):
+    """A batch's bounded span of several types is walked by position on SQLite, not
+    found through the (type, position) index: the same events, in order, either way."""
+    await seed_community(log)
+    head = await publish_posts(log, 0, 30)
+    for projection in (PostsProjection(), UsersProjection()):
+        types = projection.types
+        expected = [e for e in await log.store.read_all(limit=10_000) if e.type in types]
+        for limit, span in ((7, 7), (7, 16 * 7), (1000, 16 * 1000), (5, 17 * 5)):
+            got: list[RecordedEvent] = []
+            after = 0
+            while after < head:
+                batch = await read_batch(log.store, projection, after, limit, span)
+                got += batch.events
+                after = batch.position
+            assert got == expected, (projection.name, limit, span)
