@@ -160,7 +160,7 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             return replay
         self.metrics.planned_queries.labels("answered").inc()
         self.metrics.count_result([])
-        answer = Response(orjson.dumps({"data": data}), media_type="application/json")
+        answer = Response(self.encode_json({"data": data}), media_type="application/json")
         await answer(scope, receive, send)
         return None
 
