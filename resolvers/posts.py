@@ -20,7 +20,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    true,
 )
 
 from domain.ports import Actor
@@ -133,16 +132,13 @@ async def list_posts(
     limit = check_first(first, ctx.services.max_page_size, default=20)
     last = int_cursor(after, CURSOR)
     tables = ctx.services.runner.tables()
-    if as_of is None:
-        t: FromClause = tables.posts
-        scope: list[ColumnElement[bool]] = [true()]
-    else:
+    t: FromClause = tables.posts
+    if as_of is not None:
         # Past the head the listing is the present one (and no position reaches
         # FOREVER); the history up to it must be projected before it can answer.
         at = min(as_of, await ctx.services.store.head_position())
         await wait_for_position(ctx.services, at)
         t = posts_as_of(tables, at)  # the posts table's columns, as of ``at``
-        scope = [true()]
     kind, values = _status_scope(ctx, status)
     if author_username is not None:
         values["author"] = author_username.lower()
@@ -156,7 +152,7 @@ async def list_posts(
     )
 
     def where() -> list[ColumnElement[bool]]:
-        return scope + _filters(
+        return _filters(
             ctx, t, author_username=author_username, tag=tag, search=search, status=status,
             current=as_of is None,
         )
