@@ -59,10 +59,13 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         # issue BEGIN ourselves (below) so writers can ask for IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # busy_timeout first: switching a new file to WAL needs the write lock,
+        # which a concurrent start's migration may hold for seconds (sqlite3's own
+        # default wait is 5 s, and a loaded CI box exceeded it).
         for pragma in (
+            "busy_timeout=30000",
             "journal_mode=WAL",
             f"synchronous={synchronous}",
-            "busy_timeout=30000",
             "foreign_keys=ON",
         ):
             cursor.execute(f"PRAGMA {pragma}")

@@ -80,8 +80,8 @@ class SqliteWriteSession:
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        for pragma in ("journal_mode=WAL", f"synchronous={self._synchronous}",
-                       "busy_timeout=30000"):
+        for pragma in ("busy_timeout=30000", "journal_mode=WAL",  # the wait first: see db.py
+                       f"synchronous={self._synchronous}"):
             conn.execute(f"PRAGMA {pragma}")
         self._conn = conn
         return conn
