@@ -204,6 +204,20 @@ class _Decoding:
         or None when the data has other keys than exactly the class's fields."""
 
 
+def _picking(fields: list[tuple[str, str]]) -> list[str]:
+    """Generated lines shared by :func:`_reader` and :func:`_builder`: bind each field's
+    stored (camelCase) value to its local ``v<i>``, or return None from the generated
+    function when the stored data has any other shape."""
+    return [
+        f"    if len(stored) != {len(fields)}:",
+        "        return None",
+        "    try:",
+        *(f"        {v} = stored[{camel(name)!r}]" for v, name in fields),
+        "    except KeyError:",
+        "        return None",
+    ]
+
+
 def _reader(
     event_type: str, cls: type[DomainEvent], personal: tuple[str, ...]
 ) -> Callable[[dict[str, Any], bytes | None], dict[str, Any] | None]:
@@ -217,12 +231,7 @@ def _reader(
     fields = [(f"v{i}", name) for i, name in enumerate(shape.fields)]
     source = [
         "def read(stored, key):",
-        f"    if len(stored) != {len(fields)}:",
-        "        return None",
-        "    try:",
-        *(f"        {v} = stored[{camel(name)!r}]" for v, name in fields),
-        "    except KeyError:",
-        "        return None",
+        *_picking(fields),
         *(f"    if {v} is not None:\n        {v} = _unseal(key, {event_type!r}, {name!r}, {v})"
           for v, name in fields if name in personal),
         f"    return {{{', '.join(f'{name!r}: {v}' for v, name in fields)}}}",
@@ -250,12 +259,7 @@ def _builder(cls: type[DomainEvent]) -> Callable[[dict[str, Any]], DomainEvent |
     fields = [(f"v{i}", name) for i, name in enumerate(shape.fields)]
     source = [
         "def build(stored):",
-        f"    if len(stored) != {len(fields)}:",
-        "        return None",
-        "    try:",
-        *(f"        {v} = stored[{camel(name)!r}]" for v, name in fields),
-        "    except KeyError:",
-        "        return None",
+        *_picking(fields),
         *(f"    if {v}.__class__ is list:\n        {v} = tuple({v})"
           for v, name in fields if name in shape.sequences),
         "    event = _new(cls)",

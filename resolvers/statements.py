@@ -30,6 +30,8 @@ class DriverSelect:
     """Values compiled into the statement (anonymous literals)."""
     keys: tuple[str, ...]
     processors: tuple[Callable[[Any], Any] | None, ...]
+    converts: bool
+    """Some column has a result processor (decided when compiled, not per fetch)."""
 
     def params(self, values: Mapping[str, Any]) -> list[Any]:
         params = []
@@ -41,7 +43,7 @@ class DriverSelect:
     async def fetch(self, reader: Reader, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         rows = await reader.fetch_small(self.sql, self.params(values))
         keys, processors = self.keys, self.processors
-        if not any(processors):
+        if not self.converts:
             return [dict(zip(keys, row, strict=True)) for row in rows]
         return [
             {key: value if process is None or value is None else process(value)
@@ -55,12 +57,14 @@ def compile_select(statement: Select[Any], dialect: Dialect) -> DriverSelect:
     bind_processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
     names = compiled.positiontup or []
     columns = list(statement.selected_columns)
+    processors = tuple(c.type._cached_result_processor(dialect, None) for c in columns)
     return DriverSelect(
         sql=str(compiled),
         binds=tuple((name, bind_processors.get(name)) for name in names),
         defaults=compiled.params,
         keys=tuple(str(c.key) for c in columns),
-        processors=tuple(c.type._cached_result_processor(dialect, None) for c in columns),
+        processors=processors,
+        converts=any(processors),
     )
 
 

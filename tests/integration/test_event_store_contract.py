@@ -411,13 +411,18 @@ async def test_an_empty_log_has_head_zero(store: SqlEventStore) -> None:
 # --- snapshots ----------------------------------------------------------------------------
 
 
-async def test_the_latest_snapshot_at_or_below_a_version_is_returned(
-    store: SqlEventStore,
-) -> None:
+async def _post_snapshotted_at_2_and_4(store: SqlEventStore) -> None:
+    """Post-1 with four events, snapshotted at version 2 and (shape 3) at version 4."""
     await store.commit(commit(on("Post-1", NO_STREAM, created("1"), edited("1", "b"),
                                  snapshot=Snapshot("Post-1", 2, {"title": "b"}))))
     await store.commit(commit(on("Post-1", 2, edited("1", "c"), edited("1", "d"),
                                  snapshot=Snapshot("Post-1", 4, {"title": "d"}, 3))))
+
+
+async def test_the_latest_snapshot_at_or_below_a_version_is_returned(
+    store: SqlEventStore,
+) -> None:
+    await _post_snapshotted_at_2_and_4(store)
 
     latest = await store.latest_snapshot("Post-1")
     older = await store.latest_snapshot("Post-1", max_version=3)
@@ -431,10 +436,7 @@ async def test_the_latest_snapshot_at_or_below_a_version_is_returned(
 async def test_load_stream_answers_as_the_snapshot_and_stream_reads_would(
     store: SqlEventStore,
 ) -> None:
-    await store.commit(commit(on("Post-1", NO_STREAM, created("1"), edited("1", "b"),
-                                 snapshot=Snapshot("Post-1", 2, {"title": "b"}))))
-    await store.commit(commit(on("Post-1", 2, edited("1", "c"), edited("1", "d"),
-                                 snapshot=Snapshot("Post-1", 4, {"title": "d"}, 3))))
+    await _post_snapshotted_at_2_and_4(store)
     await store.commit(commit(on("Post-1", 4, edited("1", "e"))))
     await store.commit(commit(on("User-u1", NO_STREAM, registered("u1", "ann", "a@x.io"))))
 
@@ -452,10 +454,7 @@ async def test_load_stream_answers_as_the_snapshot_and_stream_reads_would(
 
 
 async def test_load_events_decodes_as_the_generic_load_would(store: SqlEventStore) -> None:
-    await store.commit(commit(on("Post-1", NO_STREAM, created("1"), edited("1", "b"),
-                                 snapshot=Snapshot("Post-1", 2, {"title": "b"}))))
-    await store.commit(commit(on("Post-1", 2, edited("1", "c"), edited("1", "d"),
-                                 snapshot=Snapshot("Post-1", 4, {"title": "d"}, 3))))
+    await _post_snapshotted_at_2_and_4(store)
     await store.commit(commit(on("Post-1", 4, edited("1", "e"))))
     await store.commit(commit(on("User-u1", NO_STREAM, registered("u1", "ann", "a@x.io"),
                                  ProfileUpdated("u1", bio="Owls"))))
