@@ -28,7 +28,7 @@ from events.model import (
     StreamEvents,
 )
 from events.notices import NoticeSender, Publisher
-from events.reading import DriverQuery, reader_for
+from events.reading import INLINE_ROWS, DriverQuery, reader_for
 from events.rows import (
     LOAD_COLUMNS,
     SELECT_RECORDED,
@@ -184,12 +184,18 @@ class SqlEventStore(EventStore):
             )
             column = "+e.type" if scan else "e.type"
             where.append(f"{column} IN ({', '.join(q.param(t) for t in types)})")
+        # A span of few positions (a live projection's next batch) is a small read
+        # whatever the limit: at most that many rows, found walking that many.
+        small = to_position is not None and to_position - after <= INLINE_ROWS
         return await self._recorded(
-            q, f"{' AND '.join(where)} ORDER BY e.position LIMIT {q.param(limit)}"
+            q, f"{' AND '.join(where)} ORDER BY e.position LIMIT {q.param(limit)}", small=small
         )
 
-    async def _recorded(self, q: DriverQuery, condition: str) -> list[RecordedEvent]:
-        rows = await self._reader.fetch(f"{SELECT_RECORDED} WHERE {condition}", q.params)
+    async def _recorded(
+        self, q: DriverQuery, condition: str, *, small: bool = False
+    ) -> list[RecordedEvent]:
+        fetch = self._reader.fetch_small if small else self._reader.fetch
+        rows = await fetch(f"{SELECT_RECORDED} WHERE {condition}", q.params)
         return recorded_all(rows)
 
     async def head_position(self) -> int:

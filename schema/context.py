@@ -87,7 +87,7 @@ async def actor_for(services: Services, token: str | None) -> Actor | None:
     query = DriverQuery(reader.dialect)
     table = services.engine.dialect.identifier_preparer.format_table(users)
     sql = f"SELECT role, forgotten FROM {table} WHERE id = {query.param(user_id)}"
-    rows = await reader.fetch(sql, query.params)
+    rows = await reader.fetch_small(sql, query.params)
     row = rows[0] if rows else None
     if row is not None and row[1]:  # forgotten
         return None

@@ -107,7 +107,7 @@ async def _post_row(
     loader would give.
     """
     sql, processors = _select_by_id(table, dialect)
-    rows = await reader.fetch(sql, (post_id,))
+    rows = await reader.fetch_small(sql, (post_id,))
     if not rows:
         return None
     values = {
