@@ -22,7 +22,7 @@ from typing import Any
 
 from domain.errors import InvalidInput, Unauthenticated
 from domain.ports import Actor
-from events.reading import DriverQuery, EngineReader
+from events.reading import DriverQuery
 from resolvers.consistency import wait_for_position
 from resolvers.context import RequestContext, Services
 
@@ -83,7 +83,7 @@ async def actor_for(services: Services, token: str | None) -> Actor | None:
     # One driver-level statement (see Services.reader): this runs for every
     # authenticated request before any field resolves.
     users = services.runner.tables().users
-    reader = services.reader or EngineReader(services.engine)
+    reader = services.driver_reader()
     query = DriverQuery(reader.dialect)
     table = services.engine.dialect.identifier_preparer.format_table(users)
     sql = f"SELECT role, forgotten FROM {table} WHERE id = {query.param(user_id)}"

@@ -7,21 +7,13 @@ reflects the change (read-your-writes for the payload itself).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any
-
 import strawberry
-from sqlalchemy import Table
-from sqlalchemy.engine import Dialect
 
 from domain.errors import NotFound
 from domain.ports import Actor
-from events.reading import DriverQuery, Reader
 from mutations import admin, comments, likes, posts, users
 from mutations.results import SignedIn, Written
 from resolvers import comments as comment_queries
-from resolvers.rows import PostRow
 from schema.inputs import (
     AddCommentInput,
     ChangePasswordInput,
@@ -79,62 +71,11 @@ async def _user(info: Info, user_id: str) -> User:
 
 
 async def _post(info: Info, written: Written) -> PostPayload:
-    loaders = info.context.renew_loaders()
-    services = info.context.services
-    if services.reader is None:
-        row = await loaders.post.load(written.id)
-    else:
-        table = services.runner.tables().posts
-        row = await _post_row(services.reader, services.engine.dialect, table, written.id)
-        if row is not None:  # fields of the payload (the author's posts, ...) may ask again
-            loaders.post.prime(written.id, row)
+    # Through fresh loaders, as ``_user``: one driver-level read by id (resolvers.loaders).
+    row = await info.context.renew_loaders().post.load(written.id)
     if row is None:
         raise NotFound("no such post")
     return PostPayload(post=Post.from_row(row), position=Position(written.position))
-
-
-async def _post_row(
-    reader: Reader, dialect: Dialect, table: Table, post_id: str
-) -> PostRow | None:
-    """The post's read-model row, read with one driver-level statement.
-
-    Every post mutation reads its payload's row right after waiting for the
-    projection. Through the engine (as the loader reads) one row costs a pool
-    checkout, BEGIN/ROLLBACK and SQLAlchemy's result machinery, several times
-    the statement itself (see ``events.reading``); this runs on the requests'
-    own reader, like the caller's role in ``schema.context``. The columns' own
-    SQLAlchemy result processors convert the values, so the row is the one the
-    loader would give.
-    """
-    sql, processors = _select_by_id(table, dialect)
-    rows = await reader.fetch_small(sql, (post_id,))
-    if not rows:
-        return None
-    values = {
-        name: value if process is None or value is None else process(value)
-        for (name, process), value in zip(processors, rows[0], strict=True)
-    }
-    return PostRow.from_mapping(values)
-
-
-_Processors = list[tuple[str, Callable[[Any], Any] | None]]
-
-
-@functools.lru_cache(maxsize=16)  # a few tables: the live generation of each (blue/green)
-def _select_by_id(table: Table, dialect: Dialect) -> tuple[str, _Processors]:
-    """Driver SQL selecting every column of ``table`` for one id, and each column's converter."""
-    quote = dialect.identifier_preparer.quote
-    columns = list(table.columns)
-    q = DriverQuery(dialect.name)
-    sql = (
-        f"SELECT {', '.join(quote(c.name) for c in columns)}"
-        f" FROM {dialect.identifier_preparer.format_table(table)}"
-        f" WHERE {quote(table.c.id.name)} = {q.param(None)}"
-    )
-    processors: _Processors = [
-        (c.name, c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in columns
-    ]
-    return sql, processors
 
 
 async def _comment(info: Info, written: Written) -> CommentPayload:
