@@ -148,13 +148,32 @@ def fold(b: UsersBatch, events: Sequence[RecordedEvent]) -> None:
 async def load(
     conn: AsyncConnection, t: dict[str, Table], events: Sequence[RecordedEvent]
 ) -> UsersBatch:
+    """The rows the batch touches, as they are before it; not those its events create.
+
+    A stream's first event (version 1) makes a row that cannot exist yet (a
+    user by ``UserRegistered``, a post by ``PostCreated``): not looked for.
+    """
     b = UsersBatch.empty()
-    post_ids = {e.data["post_id"] for e in events if "post_id" in e.data}
-    for row in await load_rows(conn, t["user_posts"], "post_id", post_ids):
+    post_ids: set[str] = set()
+    user_ids: set[str] = set()
+    new_posts: set[str] = set()
+    new_users: set[str] = set()
+    for e in events:
+        d = e.data
+        if "post_id" in d:
+            post_ids.add(d["post_id"])
+            if e.type == "PostCreated":
+                user_ids.add(d["author_id"])
+                if e.version == 1:
+                    new_posts.add(d["post_id"])
+        if "user_id" in d:
+            user_ids.add(d["user_id"])
+            if e.version == 1 and e.type == "UserRegistered":
+                new_users.add(d["user_id"])
+    for row in await load_rows(conn, t["user_posts"], "post_id", post_ids - new_posts):
         b.user_posts[row["post_id"]] = row
     b.user_posts_loaded = set(b.user_posts)
-    user_ids = {e.data["user_id"] for e in events if "user_id" in e.data}
-    user_ids |= {e.data["author_id"] for e in events if e.type == "PostCreated"}
+    user_ids -= new_users
     user_ids |= {r["author_id"] for r in b.user_posts.values() if r is not None}
     for row in await load_rows(conn, t["users"], "id", user_ids):
         b.users[row["id"]] = row
