@@ -24,12 +24,12 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import psycopg
@@ -349,8 +349,21 @@ async def chronicle_loads(store: SqlEventStore, sizes: Sizes) -> tuple[float, di
     return ms[0], dict(zip(HISTORIES, ms[1:], strict=True))
 
 
+def run_as_served(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on the event loop the served app runs on: ``chronicle serve`` runs
+    under uvicorn, whose default loop is uvloop whenever it is installed (it is,
+    with ``uvicorn[standard]``), else asyncio's. eventsourcing is synchronous: no
+    loop of its own to choose."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def with_store(database: Database, work: Callable[[SqlEventStore], Awaitable[T]]) -> T:
-    """Run ``work`` against a started store with the defaults (synchronous=FULL on SQLite)."""
+    """Run ``work`` against a started store with the defaults (synchronous=FULL on SQLite),
+    on the served app's event loop (:func:`run_as_served`)."""
 
     async def run() -> T:
         url = database.chronicle_url()
@@ -364,7 +377,7 @@ def with_store(database: Database, work: Callable[[SqlEventStore], Awaitable[T]]
             await store.close()
             await engine.dispose()
 
-    return asyncio.run(run())
+    return run_as_served(run())
 
 
 # --- both, interleaved -----------------------------------------------------------
