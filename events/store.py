@@ -30,7 +30,6 @@ from events.model import (
 from events.notices import NoticeSender, Publisher
 from events.reading import INLINE_ROWS, DriverQuery, reader_for
 from events.rows import (
-    LOAD_COLUMNS,
     SELECT_RECORDED,
     TAIL_SQL,
     instant_of,
@@ -51,43 +50,47 @@ _VERSION = 4
 
 
 @cache
-def _load_sql(dialect: str, bounded: bool, shaped: bool) -> str:
+def _load_sql(bounded: bool, shaped: bool) -> str:
     """The statement of :meth:`SqlEventStore.load_events` on PostgreSQL, made once per form.
 
-    Its parameters: (stream id[, max version]) three times, then [snapshot version].
-    The newest snapshot is found whatever its shape, and joined only if of the asked
-    one: with the shape in its WHERE clause the planner sorted every snapshot of
-    the stream instead of reading the newest off the primary key (O(history)).
-    A newest snapshot of another shape leaves its row without snapshot columns,
-    which :meth:`SqlEventStore.load_events` answers through the general path.
-    Position and recorded_at come on the last row only (NULL on the others): a
-    timestamptz decoded per row was a third of fetching a 1 000-event tail.
+    Its parameters: stream id[, max version][, snapshot version]. The newest
+    snapshot is found whatever its shape, and its columns come only if of the
+    asked one: with the shape in its WHERE clause the planner sorted every
+    snapshot of the stream instead of reading the newest off the primary key
+    (O(history)). A newest snapshot of another shape leaves its row without
+    snapshot columns, which :meth:`SqlEventStore.load_events` answers through
+    the general path. Position and recorded_at come on the last row only (NULL
+    on the others): a timestamptz decoded per row was a third of fetching a
+    1 000-event tail.
+
+    No joins: the snapshot (one row) and the stream's last version are
+    InitPlans read once, their values put on the rows they belong to by CASE,
+    and a subject's key is looked up only for the rows that have a subject. The
+    earlier form joined all three (a merge join over two sorts, a hash join
+    over a scan of ``subject_keys``): measured on a snapshotted load, about
+    140 µs of the server's CPU per execution of its cached generic plan
+    against about 90 µs for this one, for one round trip of ~50 µs.
     """
-    q = DriverQuery(dialect)
-
-    def of_stream(column: str = "stream_id", version: str = "version") -> str:
-        condition = f"{column} = {q.param(None)}"
-        return f"{condition} AND {version} <= {q.param(None)}" if bounded else condition
-
-    last = f"SELECT max(version) AS version FROM events WHERE {of_stream()}"
-    newest = f"SELECT version, schema_version, state FROM snapshots WHERE {of_stream()}"
-    where = of_stream("e.stream_id", "e.version")
-    joined = "snap.version = e.version"
-    if shaped:
-        joined += f" AND snap.schema_version = {q.param(None)}"
-    on_last = "e.version = (SELECT version FROM last)"
-    columns = LOAD_COLUMNS.replace(
-        "e.position, e.recorded_at",
-        f"CASE WHEN {on_last} THEN e.position END, CASE WHEN {on_last} THEN e.recorded_at END",
+    stream = "$1"
+    bound = " AND version <= $2" if bounded else ""
+    shape = f" WHERE schema_version = ${3 if bounded else 2}" if shaped else ""
+    last = f"SELECT max(version) AS version FROM events WHERE stream_id = {stream}{bound}"
+    newest = (
+        f"SELECT version, schema_version, state FROM snapshots WHERE stream_id = {stream}{bound}"
+        " ORDER BY stream_id DESC, version DESC LIMIT 1"
     )
-    assert columns != LOAD_COLUMNS
+    on_snapshot = "e.version = (SELECT version FROM snap)"
+    on_last = "e.version = (SELECT version FROM last)"
     return (
-        f"WITH last AS MATERIALIZED ({last}),"
-        f" snap AS MATERIALIZED ({newest} ORDER BY stream_id DESC, version DESC LIMIT 1)"
-        f" SELECT snap.schema_version, snap.state, {columns}"
-        " FROM events e LEFT JOIN subject_keys k ON k.subject_id = e.subject_id"
-        f" LEFT JOIN snap ON {joined}"
-        f" WHERE {where} AND e.version >= coalesce((SELECT version FROM snap), 1)"
+        f"WITH snap AS MATERIALIZED ({newest}), last AS MATERIALIZED ({last})"
+        f" SELECT CASE WHEN {on_snapshot} THEN (SELECT schema_version FROM snap{shape}) END,"
+        f" CASE WHEN {on_snapshot} THEN (SELECT state FROM snap{shape}) END,"
+        " e.version, e.type, e.schema_version, e.data,"
+        " CASE WHEN e.subject_id IS NOT NULL THEN"
+        " (SELECT k.key FROM subject_keys k WHERE k.subject_id = e.subject_id) END,"
+        f" CASE WHEN {on_last} THEN e.position END, CASE WHEN {on_last} THEN e.recorded_at END"
+        f" FROM events e WHERE e.stream_id = {stream}{bound.replace('version', 'e.version')}"
+        " AND e.version >= coalesce((SELECT version FROM snap), 1)"
         " ORDER BY e.version"
     )
 
@@ -280,11 +283,12 @@ class SqlEventStore(EventStore):
         """
         if self._reader.dialect == "sqlite":
             return await self._load_events_sqlite(stream_id, max_version, snapshot_version)
-        of_stream = [stream_id] if max_version is None else [stream_id, max_version]
-        params: list[Any] = of_stream * 3
+        params: list[Any] = [stream_id]
+        if max_version is not None:
+            params.append(max_version)
         if snapshot_version is not None:
             params.append(snapshot_version)
-        sql = _load_sql(self._reader.dialect, max_version is not None, snapshot_version is not None)
+        sql = _load_sql(max_version is not None, snapshot_version is not None)
         rows = await self._reader.fetch_small(sql, params)
         snapshot = None
         if rows and rows[0][1] is not None:
