@@ -91,6 +91,23 @@ def stored_data(event: DomainEvent, key_for: KeyFor) -> tuple[str, str | None, d
     return dumps(stored), str(subject), plain
 
 
+def stored_text(event: DomainEvent, key_for: KeyFor) -> tuple[str, str | None]:
+    """``stored_data(event, key_for)[:2]``: the JSON to store and the subject whose key
+    sealed it, for the append path, which needs no plain data. Events of a type
+    without personal fields (most of them) are dumped by a function made for the
+    class, straight from their attributes: no plain dict, no renamed copy."""
+    spec = event.spec
+    if spec.personal:
+        text, subject, _ = stored_data(event, key_for)
+        return text, subject
+    return _TEXT_ENCODERS[spec.cls](event), None
+
+
+def plain_data(event: DomainEvent) -> dict[str, Any]:
+    """The plain snake_case data of ``event`` as :func:`stored_data` returns it."""
+    return _ENCODERS[type(event)](event)[0]
+
+
 Encoder = Callable[[DomainEvent], tuple[dict[str, Any], dict[str, Any]]]
 
 
@@ -121,6 +138,29 @@ class _Encoders(dict[type[DomainEvent], Encoder]):
 
 
 _ENCODERS = _Encoders()
+
+
+def _text_encoder(cls: type[DomainEvent]) -> Callable[[DomainEvent], str]:
+    """``dumps(_encoder(cls)(event)[1])`` in one generated function: the stored camelCase
+    JSON of an event without personal fields. orjson writes a tuple as the same
+    array as the list the general encoder makes of it."""
+    shape = fields_of(cls)
+    assert all(name.isidentifier() for name in shape.fields)
+    items = ", ".join(f"{camel(name)!r}: event.{name}" for name in shape.fields)
+    source = f"def encode(event):\n    return _dumps({{{items}}}).decode()"
+    namespace: dict[str, Any] = {"_dumps": orjson.dumps}
+    exec(source, namespace)  # the source is built above from identifiers only
+    encode: Callable[[DomainEvent], str] = namespace["encode"]
+    return encode
+
+
+class _TextEncoders(dict[type[DomainEvent], Callable[[DomainEvent], str]]):
+    def __missing__(self, cls: type[DomainEvent]) -> Callable[[DomainEvent], str]:
+        self[cls] = encoder = _text_encoder(cls)
+        return encoder
+
+
+_TEXT_ENCODERS = _TextEncoders()
 
 
 SELECT_RECORDED: Final = (

@@ -15,9 +15,11 @@ from events.rows import (
     _renamed,
     _unseal,
     domain_event,
+    plain_data,
     recorded,
     recorded_all,
     stored_data,
+    stored_text,
 )
 from events.serialization import camel_keys, snake_keys
 
@@ -48,6 +50,22 @@ def test_an_event_stores_and_reads_back_as_the_general_conversions_would(name: s
     assert domain_event(name, spec.schema_version, text, key) == from_data(
         name, {**snake_keys(stored), **{n: plain[n] for n in spec.personal}}
     )
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG))
+def test_the_append_path_stores_what_stored_data_stores(name: str) -> None:
+    spec = CATALOG[name]
+    event = sample(spec.cls)
+    key = b"k" * 32
+
+    text, subject = stored_text(event, lambda _subject: key)
+
+    general, general_subject, plain = stored_data(event, lambda _subject: key)
+    assert subject == general_subject
+    if not spec.personal:  # sealed fields differ by their random nonce
+        assert text == general
+    assert domain_event(name, spec.schema_version, text, key) == event
+    assert plain_data(event) == plain and list(plain_data(event)) == list(plain)
 
 
 def test_stored_data_of_another_shape_takes_the_general_path() -> None:
