@@ -24,12 +24,14 @@ from projections.projection import (
     Positional,
     Projection,
     Row,
+    Writes,
     delete_rows,
     execute_many,
     insert_rows,
     load_rows,
     positional,
     update_rows,
+    writes,
 )
 from projections.tables import COUNTS_APART, FOREVER, posts_tables
 
@@ -321,35 +323,27 @@ async def load(
     return b
 
 
-async def _write_history(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> None:
+async def _write_history(out: Writes, t: dict[str, Table], b: PostsBatch) -> None:
     history, counts = t["post_history"], t.get("post_counts")
     if counts is None:  # older shape, keyed (id, valid_from)
         if b.close_existing:
             # By primary key: "valid_to = FOREVER" would tempt the planner into the asOf index.
-            await conn.execute(
-                history.update()
-                .where(and_(
-                    history.c.id == bindparam("pid"), history.c.valid_from == bindparam("vf")
-                ))
-                .values(valid_to=bindparam("vt")),
-                [
-                    {"pid": k, "vf": vf, "vt": vt}
-                    for k, (vf, vt) in sorted(b.close_existing.items())
-                ],
-            )
-        await insert_rows(conn, history, sorted(b.history, key=itemgetter("id", "valid_from")))
+            await execute_many(out, _close_whole_for(history, out.dialect), [
+                {"pid": k, "vf": vf, "vt": vt} for k, (vf, vt) in sorted(b.close_existing.items())
+            ])
+        await insert_rows(out, history, sorted(b.history, key=itemgetter("id", "valid_from")))
         return
     # Keyed (id, valid_to): the open rows are closed by primary key before their
     # successors, which take the key (id, FOREVER), go in.
     if b.close_existing:
-        await execute_many(conn, _close_for(history, conn.dialect), [
+        await execute_many(out, _close_for(history, out.dialect), [
             {"pid": k, "open": FOREVER, "vt": vt} for k, (_, vt) in sorted(b.close_existing.items())
         ])
     # Rows go in primary-key order (here and below): consecutive rows land on the same
     # or the next B-tree page instead of one at random per row.
-    await insert_rows(conn, history, sorted(b.history, key=itemgetter("id", "valid_to")))
+    await insert_rows(out, history, sorted(b.history, key=itemgetter("id", "valid_to")))
     await insert_rows(
-        conn, counts, sorted(b.counts, key=itemgetter("created_position", "valid_from"))
+        out, counts, sorted(b.counts, key=itemgetter("created_position", "valid_from"))
     )
 
 
@@ -363,47 +357,67 @@ def _close_for(table: Table, dialect: Dialect) -> Positional:
     )
 
 
+@lru_cache(maxsize=64)
+def _close_whole_for(table: Table, dialect: Dialect) -> Positional:
+    return positional(
+        table.update()
+        .where(and_(table.c.id == bindparam("pid"), table.c.valid_from == bindparam("vf")))
+        .values(valid_to=bindparam("vt")),
+        dialect,
+    )
+
+
+@lru_cache(maxsize=64)
+def _unlike_for(table: Table, dialect: Dialect) -> Positional:
+    return positional(
+        table.delete().where(
+            and_(table.c.post_id == bindparam("p"), table.c.user_id == bindparam("u"))
+        ),
+        dialect,
+    )
+
+
 async def write(conn: AsyncConnection, t: dict[str, Table], b: PostsBatch) -> None:
-    await _write_history(conn, t, b)
+    async with writes(conn) as out:
+        await _write(out, t, b)
+
+
+async def _write(out: Writes, t: dict[str, Table], b: PostsBatch) -> None:
+    await _write_history(out, t, b)
 
     # A few statements per table however many events hit the rows.
     existed = sorted(k for k in b.dirty if b.loaded.get(k) is not None)
-    await delete_rows(conn, t["posts"], "id", [k for k in existed if b.posts[k] is None])
+    await delete_rows(out, t["posts"], "id", [k for k in existed if b.posts[k] is None])
     # Most changed posts only had comments or likes: their text is not sent again.
     edited = b.edited
-    await update_rows(conn, t["posts"], "id", [
+    await update_rows(out, t["posts"], "id", [
         r for k in existed if k in edited and (r := b.posts[k]) is not None
     ])
-    await update_rows(conn, t["posts"], "id", [
+    await update_rows(out, t["posts"], "id", [
         r for k in existed if k not in edited and (r := b.posts[k]) is not None
     ], COUNTS)
-    await insert_rows(conn, t["posts"], [
+    await insert_rows(out, t["posts"], [
         r for k in sorted(b.dirty.difference(existed)) if (r := b.posts[k]) is not None
     ])
 
-    await delete_rows(conn, t["post_tags"], "post_id", b.retagged)
-    await insert_rows(conn, t["post_tags"], [
+    await delete_rows(out, t["post_tags"], "post_id", b.retagged)
+    await insert_rows(out, t["post_tags"], [
         {"post_id": k, "tag": tag}
         for k in sorted(b.retagged) if (r := b.posts.get(k)) is not None
         for tag in orjson.loads(r["tags"])
     ])
 
-    await delete_rows(conn, t["comments"], "id", b.dirty_comments & b.comments_loaded)
-    await insert_rows(conn, t["comments"], [
+    await delete_rows(out, t["comments"], "id", b.dirty_comments & b.comments_loaded)
+    await insert_rows(out, t["comments"], [
         r for k in sorted(b.dirty_comments) if (r := b.comments[k]) is not None
     ])
 
     likes = t["likes"]
-    gone = b.likes_loaded - b.likes
-    if gone:
-        await conn.execute(
-            likes.delete().where(
-                and_(likes.c.post_id == bindparam("p"), likes.c.user_id == bindparam("u"))
-            ),
-            [{"p": p, "u": u} for p, u in sorted(gone)],
-        )
+    await execute_many(out, _unlike_for(likes, out.dialect), [
+        {"p": p, "u": u} for p, u in sorted(b.likes_loaded - b.likes)
+    ])
     await insert_rows(
-        conn, likes, [{"post_id": p, "user_id": u} for p, u in sorted(b.likes - b.likes_loaded)]
+        out, likes, [{"post_id": p, "user_id": u} for p, u in sorted(b.likes - b.likes_loaded)]
     )
 
 

@@ -10,7 +10,9 @@ moves the checkpoint in it; ``apply`` only ever writes rows.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -107,12 +109,81 @@ def _select_in(table: Table, column: str, dialect: Dialect) -> str:
     return str(table.select().where(table.c[column].in_(keys)).compile(dialect=dialect))
 
 
-async def delete_rows(
-    conn: AsyncConnection, table: Table, column: str, keys: Iterable[Any]
-) -> None:
-    col = table.c[column]
+async def delete_rows(out: Writes, table: Table, column: str, keys: Iterable[Any]) -> None:
+    """Delete every row whose ``column`` is one of ``keys``, a few ``IN`` lists at a time."""
+    sql = _delete_in(table, column, out.dialect)
     for part in chunks(sorted(set(keys))):
-        await conn.execute(table.delete().where(col.in_(part)))
+        # Padded as in ``load_rows``: one statement text; deleting a key twice is once.
+        await out.send(sql, tuple(part + [part[-1]] * (IN_CHUNK - len(part))))
+
+
+@lru_cache(maxsize=256)
+def _delete_in(table: Table, column: str, dialect: Dialect) -> str:
+    keys: list[BindParameter[Any]] = [bindparam(f"k{i}") for i in range(IN_CHUNK)]
+    return str(table.delete().where(table.c[column].in_(keys)).compile(dialect=dialect))
+
+
+class Writes:
+    """The write statements of one transaction, each sent as soon as its rows are made.
+
+    Making a statement's rows (sorting, tuples, datetimes as text) is Python
+    work in the event loop; executing it is SQLite's, in aiosqlite's thread
+    and mostly without the GIL. In a rebuild the two are of the same size,
+    and awaited one after the other they took turns on two cores. So on
+    SQLite a statement goes straight to the driver's thread, in one hop
+    (through SQLAlchemy it takes several, each needing the event loop), and
+    executes while the next one's rows are made.
+
+    At most one statement is in flight: ``send`` waits for it before sending
+    the next, so statements run in the order sent and each error surfaces
+    (as the driver's exception). Use it through :func:`writes`, which waits
+    for the last one before the transaction goes on or rolls back. Other
+    databases get each statement through SQLAlchemy, awaited in turn.
+    """
+
+    def __init__(self, conn: AsyncConnection, driver: Any = None) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self._driver = driver
+        """The aiosqlite connection under ``conn``, or None."""
+        self._sent: asyncio.Future[Any] | None = None
+
+    async def send(self, sql: str, params: Any) -> None:
+        """Execute ``sql`` with ``params`` (a list: ``executemany``) once the statement
+        sent before has succeeded (its error is raised here)."""
+        await self.flush()
+        if self._driver is None:
+            await self.conn.exec_driver_sql(sql, params)
+            return
+        run = self._driver.executemany if isinstance(params, list) else self._driver.execute
+        self._sent = asyncio.ensure_future(run(sql, params))
+        await asyncio.sleep(0)  # its first step queues it in the driver's thread
+
+    async def flush(self) -> None:
+        """Wait for the statement in flight; raise its error."""
+        sent, self._sent = self._sent, None
+        if sent is not None:
+            await sent
+
+
+@asynccontextmanager
+async def writes(conn: AsyncConnection) -> AsyncIterator[Writes]:
+    """:class:`Writes` on ``conn``; every statement sent has finished when the block ends."""
+    driver = None
+    if conn.dialect.driver == "aiosqlite":
+        driver = (await conn.get_raw_connection()).driver_connection
+    out = Writes(conn, driver)
+    try:
+        yield out
+    except BaseException:
+        # The transaction rolls back next: never under a statement still running.
+        sent, out._sent = out._sent, None
+        if sent is not None:
+            await asyncio.wait({sent})
+            if not sent.cancelled():
+                sent.exception()  # retrieved: the error that left the block is the one raised
+        raise
+    await out.flush()
 
 
 @dataclass(frozen=True)
@@ -165,14 +236,14 @@ def _update_for(
     return _positional(table, dialect, statement, 2)
 
 
-async def insert_rows(conn: AsyncConnection, table: Table, rows: list[Row]) -> None:
+async def insert_rows(out: Writes, table: Table, rows: list[Row]) -> None:
     """Insert complete rows with one driver-level ``executemany``."""
     if rows:
-        await _execute_many(conn, _insert_for(table, conn.dialect), rows)
+        await _execute_many(out, _insert_for(table, out.dialect), rows)
 
 
 async def update_rows(
-    conn: AsyncConnection,
+    out: Writes,
     table: Table,
     key: str,
     rows: list[Row],
@@ -181,10 +252,10 @@ async def update_rows(
     """Rewrite rows by ``key`` (only ``columns``, if named): unlike delete + insert,
     untouched indexes stay put."""
     if rows:
-        await _execute_many(conn, _update_for(table, key, conn.dialect, columns), rows)
+        await _execute_many(out, _update_for(table, key, out.dialect, columns), rows)
 
 
-async def _execute_many(conn: AsyncConnection, statement: _Statement, rows: list[Row]) -> None:
+async def _execute_many(out: Writes, statement: _Statement, rows: list[Row]) -> None:
     """SQLAlchemy's per-row parameter building costs more than the SQL itself at rebuild
     rates, so rows become tuples here, through the bind processors SQLAlchemy would
     apply (e.g. datetimes as text on SQLite)."""
@@ -198,7 +269,7 @@ async def _execute_many(conn: AsyncConnection, statement: _Statement, rows: list
             for i, process in converted:
                 mutable[i] = process(mutable[i])
             values[index] = tuple(mutable)
-    await conn.exec_driver_sql(statement.sql, values)
+    await out.send(statement.sql, values)
 
 
 @dataclass(frozen=True)
@@ -216,14 +287,14 @@ def positional(statement: Any, dialect: Dialect) -> Positional:
     return Positional(compiled.string, names)
 
 
-async def execute_many(conn: AsyncConnection, statement: Positional, params: list[Row]) -> None:
+async def execute_many(out: Writes, statement: Positional, params: list[Row]) -> None:
     """``statement`` once per parameter set, in one driver-level ``executemany``
     (values passed as they are: no bind processors)."""
     if params:
         get = itemgetter(*statement.names)
         one = len(statement.names) == 1
         values = [(get(p),) for p in params] if one else list(map(get, params))
-        await conn.exec_driver_sql(statement.sql, values)
+        await out.send(statement.sql, values)
 
 
 def _memoized(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -19,9 +19,11 @@ from projections.projection import (
     Change,
     Projection,
     Row,
+    Writes,
     insert_rows,
     load_rows,
     update_rows,
+    writes,
 )
 from projections.tables import user_tables
 
@@ -184,22 +186,25 @@ async def load(
 async def write(conn: AsyncConnection, t: dict[str, Table], b: UsersBatch) -> None:
     # Two statements per table however many events hit the rows: rows that existed
     # are updated in place (a delete and insert would redo every index), in key order.
-    await _write(conn, t["users"], "id", b.users, b.dirty_users, b.users_loaded)
-    await _write(conn, t["user_posts"], "post_id", b.user_posts, b.dirty_posts, b.user_posts_loaded)
+    async with writes(conn) as out:
+        await _write(out, t["users"], "id", b.users, b.dirty_users, b.users_loaded)
+        await _write(
+            out, t["user_posts"], "post_id", b.user_posts, b.dirty_posts, b.user_posts_loaded
+        )
 
 
 async def _write(
-    conn: AsyncConnection,
+    out: Writes,
     table: Table,
     key: str,
     rows: dict[str, Row | None],
     dirty: set[str],
     loaded: set[str],
 ) -> None:
-    await update_rows(conn, table, key, [
+    await update_rows(out, table, key, [
         r for k in sorted(dirty & loaded) if (r := rows[k]) is not None
     ])
-    await insert_rows(conn, table, [
+    await insert_rows(out, table, [
         r for k in sorted(dirty - loaded) if (r := rows[k]) is not None
     ])
 
