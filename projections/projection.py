@@ -242,6 +242,18 @@ async def insert_rows(out: Writes, table: Table, rows: list[Row]) -> None:
         await _execute_many(out, _insert_for(table, out.dialect), rows)
 
 
+async def insert_tuples(
+    out: Writes, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert rows given as tuples of ``columns``' values, which must need no bind
+    processing (integers and text): sent as they are."""
+    statement = _insert_for(table, out.dialect)
+    if statement.columns != columns or any(statement.processors):
+        raise ValueError(f"{table.name}: {columns} are not its columns, in order, as they are")
+    if rows:
+        await out.send(statement.sql, rows)
+
+
 async def update_rows(
     out: Writes,
     table: Table,

@@ -58,7 +58,7 @@ def test_a_post_created_published_liked_and_commented_in_one_batch():
     assert row["published_at"] == T0 + timedelta(seconds=2)
     assert row["updated_at"] == T0 + timedelta(seconds=2), "likes and comments are no edits"
     assert [(h["valid_from"], h["valid_to"]) for h in batch.history] == [(1, 2), (2, FOREVER)]
-    assert [(c["valid_from"], c["like_count"], c["comment_count"]) for c in batch.counts] == [
+    assert [(valid_from, likes, comments) for _, valid_from, comments, likes in batch.counts] == [
         (1, 0, 0), (3, 1, 0), (4, 1, 1)
     ]
     assert [(c["kind"], c["change"]) for c in batch.feed_changes()] == [
@@ -89,7 +89,7 @@ def test_a_post_created_and_deleted_in_one_batch_leaves_only_closed_history():
     assert batch.posts["p1"] is None
     assert batch.comments["c1"] is None
     assert [(h["valid_from"], h["valid_to"]) for h in batch.history] == [(1, 4)]
-    assert [(c["valid_from"], c["comment_count"]) for c in batch.counts] == [
+    assert [(valid_from, comments) for _, valid_from, comments, _ in batch.counts] == [
         (1, 0), (2, 1), (3, 0)
     ]
     # the post never entered the feed; the comment did exist for a while
