@@ -8,6 +8,10 @@ check-then-insert of claims and idempotency keys cannot race.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +19,7 @@ from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 LOG_WRITE_LOCK: Final = 0x6368726F6E01
@@ -110,21 +114,72 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+_MIGRATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+"""One migration at a time per event loop (see :func:`migrate`)."""
+
+
 async def migrate(url: str) -> None:
-    """Upgrade the schema to head. Safe on every start and from concurrent processes."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: True})
-            async with conn.begin():
-                if not is_sqlite(conn):
-                    # Held until COMMIT: a second process waits, then finds head applied.
-                    await conn.execute(
-                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK}
-                    )
-                await conn.run_sync(_upgrade, url)
-    finally:
-        await engine.dispose()
+    """Upgrade the schema to head. Safe on every start and from concurrent processes.
+
+    Processes are kept apart by the database: SQLite's write lock taken at
+    BEGIN, PostgreSQL's advisory lock. Within one process that is not enough:
+    Alembic keeps the running migration's environment in module globals, and
+    two migrations on one event loop interleave at every statement (each
+    awaits its driver), so they read each other's environment (seen as
+    "table events already exists" and KeyError('config')). They take turns here.
+    """
+    loop = asyncio.get_running_loop()
+    turn = _MIGRATING.setdefault(loop, asyncio.Lock())
+    async with turn:
+        if url.startswith("sqlite"):
+            database = make_url(url).database
+            if database and database != ":memory:":
+                await asyncio.to_thread(_switch_to_wal, database)
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execution_options(**{_WRITE: True})
+                async with conn.begin():
+                    if not is_sqlite(conn):
+                        # Held until COMMIT: a second process waits, then finds head applied.
+                        await conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK}
+                        )
+                    await conn.run_sync(_upgrade, url)
+        finally:
+            await engine.dispose()
+
+
+WAL_SWITCH_TIMEOUT: Final = 30.0
+
+
+def _switch_to_wal(path: str) -> None:
+    """Put a (possibly new) SQLite file in WAL mode, waiting out other processes doing the same.
+
+    Switching takes an exclusive lock, and two connections both trying from
+    a shared lock is a deadlock SQLite breaks by answering one of them
+    "database is locked" at once, without waiting out its busy timeout. Done
+    here, in a worker thread that may sleep between tries, every engine
+    connection afterwards finds the file in WAL mode already (a no-op). WAL is
+    a property of the file: it stays.
+    """
+    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT
+    pause = 0.01
+    while True:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(WAL_SWITCH_TIMEOUT * 1000)}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def _upgrade(connection: Connection, url: str) -> None:

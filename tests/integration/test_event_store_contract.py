@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -592,18 +593,42 @@ async def test_version_at_is_the_last_version_recorded_by_an_instant(
 # --- schema, durability, notices, stats --------------------------------------------
 
 
-async def test_migrating_concurrently_and_on_every_start_upgrades_once(database_url: str) -> None:
-    await asyncio.gather(*(migrate(database_url) for _ in range(3)))
-    await migrate(database_url)
-
+async def _schema_versions(database_url: str) -> list[Any]:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
-            versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
             await conn.execute(select(events.c.position))
+            return list((await conn.execute(text("SELECT version_num FROM alembic_version"))).all())
     finally:
         await engine.dispose()
-    assert len(versions) == 1
+
+
+async def test_migrations_started_at_once_by_several_processes_upgrade_once(
+    database_url: str,
+) -> None:
+    script = "import asyncio, sys; from events.db import migrate; asyncio.run(migrate(sys.argv[1]))"
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, database_url, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(4)
+    ]
+    finished = await asyncio.gather(*(p.communicate() for p in processes))
+    errors = [err.decode() for _, err in finished]
+
+    assert errors == [""] * 4
+    assert [p.returncode for p in processes] == [0] * 4
+    assert len(await _schema_versions(database_url)) == 1
+
+
+async def test_migrating_concurrently_in_one_process_and_on_every_start_upgrades_once(
+    database_url: str,
+) -> None:
+    # Alembic's environment is process-global: migrations on one loop take turns.
+    await asyncio.gather(*(migrate(database_url) for _ in range(3)))
+    await migrate(database_url)
+
+    assert len(await _schema_versions(database_url)) == 1
 
 
 async def test_on_sqlite_a_commit_waits_for_another_process_holding_the_write_lock(
