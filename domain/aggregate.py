@@ -65,10 +65,16 @@ def plain_restore(cls: type[S]) -> Callable[[dict[str, Any]], S]:
     tuples = tuple(f.name for f in fields if str(f.type).startswith("tuple"))
 
     def restore(data: dict[str, Any]) -> S:
-        kwargs = {name: data[name] for name in names if name in data}
+        values = {name: data[name] for name in names if name in data}
         for name in tuples:
-            if name in kwargs:
-                kwargs[name] = tuple(kwargs[name])
-        return cls(**kwargs)
+            if name in values:
+                values[name] = tuple(values[name])
+        if len(values) < len(names):
+            return cls(**values)  # the missing fields' defaults come from __init__
+        # Every field given: filled as ``evolved`` copies, without the frozen
+        # __init__'s object.__setattr__ per field (most of restoring a snapshot).
+        made = object.__new__(cls)
+        made.__dict__.update(values)
+        return made
 
     return restore
