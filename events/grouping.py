@@ -29,11 +29,10 @@ from events.model import (
     IdempotentReplay,
     RecordedEvent,
 )
-from events.rows import plain_data, stored_text
+from events.rows import plain_data, recorded_event, stored_text
 from events.serialization import dumps
 
 ClaimKey = tuple[str, str]
-_new = object.__new__
 
 
 class CommittedEvents(Sequence[RecordedEvent]):
@@ -89,16 +88,14 @@ class CommittedEvents(Sequence[RecordedEvent]):
     def _event(self, at: int) -> RecordedEvent:
         (position, event_id, stream_id, stream_type, version, type_, schema_version, _, _,
          actor_id, correlation_id, causation_id, _) = self._rows[self._start + at]
-        event = _new(RecordedEvent)  # see rows.recorded_event
-        event.__dict__.update({
-            "event_id": ids.parse_uuid(event_id), "position": position, "stream_id": stream_id,
-            "stream_type": stream_type, "version": version, "type": type_,
-            "schema_version": schema_version,
-            "data": plain_data(self._sources[self._start + at]),
-            "recorded_at": self._recorded_at, "actor_id": actor_id,
-            "correlation_id": correlation_id, "causation_id": causation_id,
-        })
-        return event
+        return recorded_event(
+            event_id=ids.parse_uuid(event_id), position=position, stream_id=stream_id,
+            stream_type=stream_type, version=version, type=type_,
+            schema_version=schema_version,
+            data=plain_data(self._sources[self._start + at]),
+            recorded_at=self._recorded_at, actor_id=actor_id,
+            correlation_id=correlation_id, causation_id=causation_id,
+        )
 
 
 def matches(expected: ExpectedVersion, actual: int) -> bool:

@@ -333,16 +333,16 @@ async def _write_history(out: Writes, t: dict[str, Table], b: PostsBatch) -> Non
     if counts is None:  # older shape, keyed (id, valid_from)
         if b.close_existing:
             # By primary key: "valid_to = FOREVER" would tempt the planner into the asOf index.
-            await execute_many(out, _close_whole_for(history, out.dialect), [
-                {"pid": k, "vf": vf, "vt": vt} for k, (vf, vt) in sorted(b.close_existing.items())
+            await execute_many(out, _close_for(history, "valid_from", out.dialect), [
+                {"pid": k, "at": vf, "vt": vt} for k, (vf, vt) in sorted(b.close_existing.items())
             ])
         await insert_rows(out, history, sorted(b.history, key=itemgetter("id", "valid_from")))
         return
     # Keyed (id, valid_to): the open rows are closed by primary key before their
     # successors, which take the key (id, FOREVER), go in.
     if b.close_existing:
-        await execute_many(out, _close_for(history, out.dialect), [
-            {"pid": k, "open": FOREVER, "vt": vt} for k, (_, vt) in sorted(b.close_existing.items())
+        await execute_many(out, _close_for(history, "valid_to", out.dialect), [
+            {"pid": k, "at": FOREVER, "vt": vt} for k, (_, vt) in sorted(b.close_existing.items())
         ])
     # Rows go in primary-key order (here and below): consecutive rows land on the same
     # or the next B-tree page instead of one at random per row.
@@ -352,20 +352,12 @@ async def _write_history(out: Writes, t: dict[str, Table], b: PostsBatch) -> Non
 
 
 @lru_cache(maxsize=64)
-def _close_for(table: Table, dialect: Dialect) -> Positional:
+def _close_for(table: Table, key: str, dialect: Dialect) -> Positional:
+    """Set ``valid_to`` of the history row keyed (``pid``, ``at``) in ``key``: the
+    primary key's second column, ``valid_to`` now and ``valid_from`` in the older shape."""
     return positional(
         table.update()
-        .where(and_(table.c.id == bindparam("pid"), table.c.valid_to == bindparam("open")))
-        .values(valid_to=bindparam("vt")),
-        dialect,
-    )
-
-
-@lru_cache(maxsize=64)
-def _close_whole_for(table: Table, dialect: Dialect) -> Positional:
-    return positional(
-        table.update()
-        .where(and_(table.c.id == bindparam("pid"), table.c.valid_from == bindparam("vf")))
+        .where(and_(table.c.id == bindparam("pid"), table.c[key] == bindparam("at")))
         .values(valid_to=bindparam("vt")),
         dialect,
     )
