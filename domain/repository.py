@@ -30,28 +30,34 @@ class Loaded(Generic[S]):
     position: int
     """Global position of the stream's last event loaded; 0 when there is none."""
     recorded_at: datetime | None = None
-    """When that last event was recorded."""
+    """When that last event was recorded: only in a ``dated`` load."""
 
 
 async def load(
-    log: EventLog, aggregate: Aggregate[S], stream_id: str, *, to_version: int | None = None
+    log: EventLog,
+    aggregate: Aggregate[S],
+    stream_id: str,
+    *,
+    to_version: int | None = None,
+    dated: bool = False,
 ) -> Loaded[S]:
     if isinstance(log, EventStore):
         # One read, decoded straight to domain events (no RecordedEvent per event),
         # with a snapshot of this aggregate's current shape only.
         read = await log.load_events(
-            stream_id, max_version=to_version, snapshot_version=aggregate.snapshot_version
+            stream_id, max_version=to_version, snapshot_version=aggregate.snapshot_version,
+            dated=dated,
         )
         state = aggregate.initial
         if read.snapshot is not None:
             state = aggregate.from_snapshot(read.snapshot.state)
         state = aggregate.fold(state, read.events)
         return Loaded(stream_id, state, read.version, read.position, read.recorded_at)
-    return await _load_recorded(log, aggregate, stream_id, to_version=to_version)
+    return await _load_recorded(log, aggregate, stream_id, to_version=to_version, dated=dated)
 
 
 async def _load_recorded(
-    log: EventLog, aggregate: Aggregate[S], stream_id: str, *, to_version: int | None
+    log: EventLog, aggregate: Aggregate[S], stream_id: str, *, to_version: int | None, dated: bool
 ) -> Loaded[S]:
     """The same through the port alone (any EventLog, such as the tests' in-memory one)."""
     state, start = aggregate.initial, 0
@@ -67,7 +73,8 @@ async def _load_recorded(
     if not recorded:
         return Loaded(stream_id, state, start, 0)
     last = recorded[-1]
-    return Loaded(stream_id, state, last.version, last.position, last.recorded_at)
+    return Loaded(stream_id, state, last.version, last.position,
+                  last.recorded_at if dated else None)
 
 
 def stream_append(
@@ -113,7 +120,7 @@ async def post_at(
         version = version_then if version is None else min(version, version_then)
     if version is not None and version < 1:
         return None
-    loaded = await load(log, post.AGGREGATE, post_id, to_version=version)
+    loaded = await load(log, post.AGGREGATE, post_id, to_version=version, dated=True)
     if loaded.version == 0 or loaded.recorded_at is None:
         return None
     if version is not None and loaded.version < version:

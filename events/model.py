@@ -144,7 +144,7 @@ class StreamEvents:
     position: int
     """Global position of that event; 0 when there is none."""
     recorded_at: datetime | None
-    """When that event was recorded."""
+    """When that event was recorded: read only when asked for (``dated``), else None."""
 
 
 @dataclass(frozen=True)
@@ -245,14 +245,21 @@ class EventStore(abc.ABC):
         return snapshot, tail
 
     async def load_events(
-        self, stream_id: str, *, max_version: int | None = None, snapshot_version: int | None = None
+        self,
+        stream_id: str,
+        *,
+        max_version: int | None = None,
+        snapshot_version: int | None = None,
+        dated: bool = False,
     ) -> StreamEvents:
         """:meth:`load_stream` as an aggregate folds it: domain events, not RecordedEvents.
 
         The snapshot, if any, has version <= ``max_version`` and schema version
         ``snapshot_version`` (any when None); the events follow it up to ``max_version``.
-        This default decodes what :meth:`load_stream` reads; a backend may build the
-        domain events straight from its rows.
+        The last event's recorded_at comes only if ``dated``: commands never need it,
+        and on PostgreSQL it costs the load a second index probe (see
+        ``events.store._load_sql``). This default decodes what :meth:`load_stream`
+        reads; a backend may build the domain events straight from its rows.
         """
         snapshot, recorded = await self.load_stream(stream_id, max_version=max_version)
         if snapshot is not None and snapshot_version not in (None, snapshot.schema_version):
@@ -263,7 +270,8 @@ class EventStore(abc.ABC):
         if not recorded:
             return StreamEvents(snapshot, events, start, 0, None)
         last = recorded[-1]
-        return StreamEvents(snapshot, events, last.version, last.position, last.recorded_at)
+        recorded_at = last.recorded_at if dated else None
+        return StreamEvents(snapshot, events, last.version, last.position, recorded_at)
 
     @abc.abstractmethod
     async def claim_owner(self, scope: str, value: str) -> str | None:

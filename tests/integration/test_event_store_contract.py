@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from itertools import product
 from typing import Any
 
 import pytest
@@ -473,18 +474,20 @@ async def test_load_events_decodes_as_the_generic_load_would(store: SqlEventStor
              ("Post-1", 1, None), ("Post-1", 0, None), ("Post-1", None, 1),
              ("Post-1", None, 3), ("Post-1", None, 2), ("Post-1", 3, 3), ("User-u1", None, None),
              ("User-u2", None, None), ("Post-old", None, 1), ("Post-2", None, None)]
-    for stream_id, max_version, snapshot_version in cases:
+    for (stream_id, max_version, snapshot_version), dated in product(cases, (False, True)):
         generic = await EventStore.load_events(
-            store, stream_id, max_version=max_version, snapshot_version=snapshot_version
+            store, stream_id, max_version=max_version, snapshot_version=snapshot_version,
+            dated=dated,
         )
 
         loaded = await store.load_events(
-            stream_id, max_version=max_version, snapshot_version=snapshot_version
+            stream_id, max_version=max_version, snapshot_version=snapshot_version, dated=dated
         )
 
-        case = (stream_id, max_version, snapshot_version)
+        case = (stream_id, max_version, snapshot_version, dated)
         assert (loaded.version, loaded.position, loaded.recorded_at) == (
             generic.version, generic.position, generic.recorded_at), case
+        assert (loaded.recorded_at is not None) == (dated and loaded.version > 0), case
         if loaded.snapshot == generic.snapshot:
             assert loaded.events == generic.events, case
         else:  # the generic load folds from the start rather than from an older snapshot
