@@ -220,10 +220,17 @@ class SqlEventStore(EventStore):
         return await self._number(sql, q.params)
 
     async def version_at(self, stream_id: str, at: datetime) -> int:
+        """The stream's newest version recorded at or before ``at`` (0 if none).
+
+        Walks the stream's ``(stream_id, version)`` index from its newest event down
+        and stops at the first one recorded by then: the cost is the number of the
+        stream's events recorded after ``at``. (No index on recorded_at: every append
+        would pay for it, see migration 0003_no_stream_time_index.)
+        """
         q = self._query()
         sql = (
-            f"SELECT max(version) FROM events WHERE stream_id = {q.param(stream_id)}"
-            f" AND recorded_at <= {q.param(self._instant(at))}"
+            f"SELECT version FROM events WHERE stream_id = {q.param(stream_id)}"
+            f" AND recorded_at <= {q.param(self._instant(at))} ORDER BY version DESC LIMIT 1"
         )
         return await self._number(sql, q.params)
 

@@ -84,7 +84,6 @@ events = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
     Index("ix_events_type_position", "type", "position"),
-    Index("ix_events_stream_recorded_at", "stream_id", "recorded_at"),
 )
 
 snapshots = Table(
