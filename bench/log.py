@@ -10,7 +10,8 @@ PostgreSQL, each with its default durability (SQLite synchronous=FULL):
 2. events/s appending batches of 100 events per commit (one caller);
 3. loading one post with 1 000 events and no snapshots, and with 1 000 and
    10 000 events snapshotted every 100 (the second pair shows whether the
-   snapshotted load grows with history).
+   snapshotted load grows with history), the two libraries taking turns load
+   by load.
 
 Run: ``.venv/bin/python -m bench.log [--quick] [--backend sqlite|postgres|all]``.
 """
@@ -63,7 +64,7 @@ class Sizes:
     """Loads timed per figure (after one warm-up); the median is reported."""
 
 
-FULL = Sizes(runs=3, single_commits=10_000, batched_events=20_000, loads=31)
+FULL = Sizes(runs=3, single_commits=10_000, batched_events=20_000, loads=61)
 QUICK = Sizes(runs=1, single_commits=1_000, batched_events=2_000, loads=11)
 HISTORIES = (1_000, 10_000)
 """Lengths of the snapshotted histories loaded; the unsnapshotted one is the first."""
@@ -246,33 +247,6 @@ def es_batches(database: Database, purpose: str, events: int) -> float:
         app.close()
 
 
-def es_loads(database: Database, sizes: Sizes) -> tuple[float, dict[int, float]]:
-    """ms to load the unsnapshotted history, and each snapshotted one by length."""
-    plain = EsPosts(env=database.eventsourcing_env("plain"))
-    snapshotted = EsSnapshottedPosts(env=database.eventsourcing_env("snapshotted"))
-    try:
-        posts: list[tuple[Application[uuid.UUID], uuid.UUID, int]] = [
-            (plain, es_post_with_history(plain, HISTORIES[0]), HISTORIES[0])
-        ]
-        posts += [(snapshotted, es_post_with_history(snapshotted, n), n) for n in HISTORIES]
-        times: list[list[float]] = [[] for _ in posts]
-        for index, timed_load in load_order(sizes):
-            app, post_id, length = posts[index]
-            with collector_off():
-                started = time.perf_counter()
-                loaded: EsPost = app.repository.get(post_id)
-                elapsed = time.perf_counter() - started
-            if timed_load:
-                times[index].append(elapsed)
-            elif loaded.version != length:
-                raise AssertionError(f"loaded version {loaded.version}, expected {length}")
-    finally:
-        plain.close()
-        snapshotted.close()
-    ms = [1000 * median(taken) for taken in times]
-    return ms[0], dict(zip(HISTORIES, ms[1:], strict=True))
-
-
 # --- Chronicle ---------------------------------------------------------------
 
 
@@ -329,26 +303,6 @@ async def chronicle_batches(store: SqlEventStore, events: int) -> float:
     return events / (time.perf_counter() - started)
 
 
-async def chronicle_loads(store: SqlEventStore, sizes: Sizes) -> tuple[float, dict[int, float]]:
-    """The same with the domain's own load: latest snapshot + the tail, folded."""
-    posts = [(await chronicle_post_with_history(store, HISTORIES[0], snapshots=False),
-              HISTORIES[0])]
-    posts += [(await chronicle_post_with_history(store, n, snapshots=True), n) for n in HISTORIES]
-    times: list[list[float]] = [[] for _ in posts]
-    for index, timed_load in load_order(sizes):
-        post_id, length = posts[index]
-        with collector_off():
-            started = time.perf_counter()
-            loaded = await load(store, post.AGGREGATE, post_id)
-            elapsed = time.perf_counter() - started
-        if timed_load:
-            times[index].append(elapsed)
-        elif loaded.version != length:
-            raise AssertionError(f"loaded version {loaded.version}, expected {length}")
-    ms = [1000 * median(taken) for taken in times]
-    return ms[0], dict(zip(HISTORIES, ms[1:], strict=True))
-
-
 def run_as_served(main: Coroutine[Any, Any, T]) -> T:
     """Run ``main`` on the event loop the served app runs on: ``chronicle serve`` runs
     under uvicorn, whose default loop is uvloop whenever it is installed (it is,
@@ -378,6 +332,67 @@ def with_store(database: Database, work: Callable[[SqlEventStore], Awaitable[T]]
             await engine.dispose()
 
     return run_as_served(run())
+
+
+def loads_side_by_side(
+    mine: Database, library: Database, sizes: Sizes
+) -> tuple[tuple[float, dict[int, float]], tuple[float, dict[int, float]]]:
+    """ms to load the unsnapshotted post and each snapshotted one by history length,
+    (Chronicle's, eventsourcing's): each library's own load (Chronicle's domain load,
+    latest snapshot + the tail, folded; eventsourcing's repository.get).
+
+    The two take turns load by load, in one process, the one going first changing
+    every round: this machine's vCPUs swing between about 1x and 2x speed within
+    seconds, so loads timed in two separate phases could each meet a different
+    speed (seen: Chronicle's same load at 4.5 ms in one phase and 9.2 ms in the
+    next). eventsourcing is synchronous: its load runs on the loop's thread
+    between two of Chronicle's, with nothing else scheduled meanwhile.
+    """
+    plain = EsPosts(env=library.eventsourcing_env("plain"))
+    snapshotted = EsSnapshottedPosts(env=library.eventsourcing_env("snapshotted"))
+    theirs_posts: list[tuple[Application[uuid.UUID], uuid.UUID]] = [
+        (plain, es_post_with_history(plain, HISTORIES[0]))
+    ] + [(snapshotted, es_post_with_history(snapshotted, n)) for n in HISTORIES]
+    lengths = [HISTORIES[0], *HISTORIES]
+
+    async def work(store: SqlEventStore) -> tuple[list[float], list[float]]:
+        ours_posts = [await chronicle_post_with_history(store, HISTORIES[0], snapshots=False)]
+        ours_posts += [await chronicle_post_with_history(store, n, snapshots=True)
+                       for n in HISTORIES]
+        times: dict[str, list[list[float]]] = {"ours": [[] for _ in lengths],
+                                               "theirs": [[] for _ in lengths]}
+
+        async def ours(index: int) -> int:
+            return (await load(store, post.AGGREGATE, ours_posts[index])).version
+
+        async def theirs(index: int) -> int:
+            app, post_id = theirs_posts[index]
+            loaded: EsPost = app.repository.get(post_id)
+            return int(loaded.version)
+
+        loaders = {"ours": ours, "theirs": theirs}
+        for turn, (index, timed_load) in enumerate(load_order(sizes)):
+            for name in (("ours", "theirs") if turn % 2 else ("theirs", "ours")):
+                with collector_off():
+                    started = time.perf_counter()
+                    version = await loaders[name](index)
+                    elapsed = time.perf_counter() - started
+                if timed_load:
+                    times[name][index].append(elapsed)
+                elif version != lengths[index]:
+                    raise AssertionError(f"{name}: loaded version {version}, "
+                                         f"expected {lengths[index]}")
+        ms = {name: [1000 * median(taken) for taken in by_post]
+              for name, by_post in times.items()}
+        return ms["ours"], ms["theirs"]
+
+    try:
+        ours_ms, theirs_ms = with_store(mine, work)
+    finally:
+        plain.close()
+        snapshotted.close()
+    return ((ours_ms[0], dict(zip(HISTORIES, ours_ms[1:], strict=True))),
+            (theirs_ms[0], dict(zip(HISTORIES, theirs_ms[1:], strict=True))))
 
 
 # --- both, interleaved -----------------------------------------------------------
@@ -418,9 +433,8 @@ def measure(backend: str, sizes: Sizes) -> tuple[Figures, Figures]:
                      f"{number(runs['theirs'][-1], 'events/s')}")
         ours.batched, theirs.batched = median(runs["ours"]), median(runs["theirs"])
 
-        ours.load_plain, ours.load_snapshotted = with_store(
-            mine, lambda store: chronicle_loads(store, sizes))
-        theirs.load_plain, theirs.load_snapshotted = es_loads(library, sizes)
+        (ours.load_plain, ours.load_snapshotted), (theirs.load_plain, theirs.load_snapshotted) = (
+            loads_side_by_side(mine, library, sizes))
         for name, figures in (("Chronicle", ours), ("eventsourcing", theirs)):
             snapshotted = ", ".join(f"{count(n)} events {number(ms, 'ms')}"
                                     for n, ms in figures.load_snapshotted.items())
