@@ -26,20 +26,8 @@ def event_id(unix_ms: int) -> uuid.UUID:
     return uuid_from_int(value | rand & _RAND_B)
 
 
-def event_ids(unix_ms: int, count: int) -> list[uuid.UUID]:
-    """``count`` times :func:`event_id`, with the random bits of all of them read at once
-    (one getrandom call per appended stream instead of one per event)."""
-    randomness = os.urandom(10 * count)
-    stamp = (unix_ms & 0xFFFF_FFFF_FFFF) << 80 | _VERSION_7 | _VARIANT_RFC
-    made = []
-    for start in range(0, 10 * count, 10):
-        rand = int.from_bytes(randomness[start:start + 10])
-        made.append(uuid_from_int(stamp | (rand >> 68) << 64 | rand & _RAND_B))
-    return made
-
-
 def event_id_texts(unix_ms: int, count: int) -> list[str]:
-    """``count`` ids of the kind :func:`event_ids` makes, in the canonical text they are
+    """``count`` ids of the kind :func:`event_id` makes, in the canonical text they are
     stored as: appending needs only the text (a commit's RecordedEvents parse it
     back when asked for). The millisecond's part of the text is the same for all
     of them, and the 74 random bits of each are sliced out of one hex string, so an

@@ -173,20 +173,13 @@ shredded). Run as driver SQL: SQLAlchemy's compilation and per-column result
 processors cost four Python calls per row on the aggregate-loading hot path."""
 
 
-LOAD_COLUMNS: Final = (
-    "e.version, e.type, e.schema_version, e.data, k.key, e.position, e.recorded_at"
-)
-"""What loading an aggregate reads of each event row (with ``events e LEFT JOIN
-subject_keys k``): what :func:`stream_events` decodes. Narrower than
-:data:`SELECT_RECORDED`: each column costs SQLite a Python object per row."""
-
-
 def stream_events(
     rows: Sequence[Sequence[Any]], *, after_version: int = 0, offset: int = 0
 ) -> tuple[list[DomainEvent], tuple[int, int, datetime] | None]:
-    """Rows of :data:`LOAD_COLUMNS` (behind ``offset`` leading columns) as the domain
-    events of those past ``after_version``, and the last row's (version, position,
-    recorded_at), or None without rows."""
+    """Rows of PostgreSQL's aggregate load (``events.store._load_sql``): behind ``offset``
+    leading columns, each event's version, type, schema_version, data, subject key,
+    position and recorded_at. The domain events of those past ``after_version``,
+    and the last row's (version, position, recorded_at), or None without rows."""
     version, type_, key = offset, offset + 1, offset + 4
     events = [
         domain_event(row[type_], row[type_ + 1], row[type_ + 2], row[key])
@@ -196,10 +189,7 @@ def stream_events(
     if not rows:
         return events, None
     last = rows[-1]
-    recorded_at = last[offset + 6]
-    if isinstance(recorded_at, str):  # a raw SQLite row
-        recorded_at = _instant(recorded_at)
-    return events, (last[version], last[offset + 5], recorded_at)
+    return events, (last[version], last[offset + 5], last[offset + 6])
 
 
 TAIL_SQL: Final = (
