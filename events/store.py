@@ -303,15 +303,16 @@ class SqlEventStore(EventStore):
         no RecordedEvent per row. The snapshot's columns come on the row of the
         event it follows (a snapshot is only ever written with that event).
         """
-        if self._reader.dialect == "sqlite":
-            return await self._load_events_sqlite(stream_id, max_version, snapshot_version, dated)
+        bounded, shaped = max_version is not None, snapshot_version is not None
+        # The parameters of both backends' statements: stream id[, max version][, snapshot version]
         params: list[Any] = [stream_id]
-        if max_version is not None:
+        if bounded:
             params.append(max_version)
-        if snapshot_version is not None:
+        if shaped:
             params.append(snapshot_version)
-        sql = _load_sql(max_version is not None, snapshot_version is not None, dated)
-        rows = await self._reader.fetch_small(sql, params)
+        if self._reader.dialect == "sqlite":
+            return await self._load_events_sqlite(stream_id, params, bounded, shaped, dated)
+        rows = await self._reader.fetch_small(_load_sql(bounded, shaped, dated), params)
         snapshot = None
         if rows and rows[0][1] is not None:
             schema_version, state, version = rows[0][:3]
@@ -330,7 +331,7 @@ class SqlEventStore(EventStore):
         return StreamEvents(snapshot, events, *last)
 
     async def _load_events_sqlite(
-        self, stream_id: str, max_version: int | None, snapshot_version: int | None, dated: bool
+        self, stream_id: str, params: list[Any], bounded: bool, shaped: bool, dated: bool
     ) -> StreamEvents:
         """On SQLite, where a small read costs no round trip: first the stream's last
         event and its newest snapshot (one statement, so one state of the log), then
@@ -338,12 +339,6 @@ class SqlEventStore(EventStore):
         so the two reads agree whatever commits in between. Each row of the tail then
         carries only what a fold needs, and a stream whose last event is snapshotted
         needs no second read at all."""
-        bounded, shaped = max_version is not None, snapshot_version is not None
-        params: list[Any] = [stream_id]
-        if bounded:
-            params.append(max_version)
-        if shaped:
-            params.append(snapshot_version)
         head = await self._reader.fetch_small(_sqlite_head_sql(bounded, shaped), params)
         if not head:
             return StreamEvents(None, [], 0, 0, None)
