@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,34 +93,34 @@ async def load_rows(
     write) cost more than the query.
     """
     rows: list[Row] = []
-    sql = _select_in(table, column, conn.dialect)
-    for part in chunks(sorted(set(keys))):
-        # Always IN_CHUNK values: one statement text; repeating a key changes nothing.
-        padded = part + [part[-1]] * (IN_CHUNK - len(part))
-        result = await conn.exec_driver_sql(sql, tuple(padded))
+    sql = _keyed(table, column, conn.dialect, delete=False)
+    for part in _in_lists(keys):
+        result = await conn.exec_driver_sql(sql, part)
         names = tuple(result.keys())
         rows.extend(dict(zip(names, r, strict=True)) for r in result)
     return rows
 
 
-@lru_cache(maxsize=256)
-def _select_in(table: Table, column: str, dialect: Dialect) -> str:
-    keys: list[BindParameter[Any]] = [bindparam(f"k{i}") for i in range(IN_CHUNK)]
-    return str(table.select().where(table.c[column].in_(keys)).compile(dialect=dialect))
-
-
 async def delete_rows(out: Writes, table: Table, column: str, keys: Iterable[Any]) -> None:
     """Delete every row whose ``column`` is one of ``keys``, a few ``IN`` lists at a time."""
-    sql = _delete_in(table, column, out.dialect)
+    sql = _keyed(table, column, out.dialect, delete=True)
+    for part in _in_lists(keys):
+        await out.send(sql, part)
+
+
+def _in_lists(keys: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """The distinct keys, sorted, in tuples of exactly ``IN_CHUNK`` values: one statement
+    text for every list (the last is padded by repeating a key, which changes nothing)."""
     for part in chunks(sorted(set(keys))):
-        # Padded as in ``load_rows``: one statement text; deleting a key twice is once.
-        await out.send(sql, tuple(part + [part[-1]] * (IN_CHUNK - len(part))))
+        yield tuple(part + [part[-1]] * (IN_CHUNK - len(part)))
 
 
 @lru_cache(maxsize=256)
-def _delete_in(table: Table, column: str, dialect: Dialect) -> str:
+def _keyed(table: Table, column: str, dialect: Dialect, *, delete: bool) -> str:
+    """``SELECT *`` from (or ``DELETE`` from) ``table`` where ``column IN`` ``IN_CHUNK`` values."""
     keys: list[BindParameter[Any]] = [bindparam(f"k{i}") for i in range(IN_CHUNK)]
-    return str(table.delete().where(table.c[column].in_(keys)).compile(dialect=dialect))
+    statement = table.delete() if delete else table.select()
+    return str(statement.where(table.c[column].in_(keys)).compile(dialect=dialect))
 
 
 class Writes:
