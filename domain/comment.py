@@ -48,7 +48,7 @@ AGGREGATE = Aggregate(
 
 
 def _body(value: str) -> str:
-    return validation.text("body", value, min_len=1, max_len=10_000)
+    return validation.text("body", value, min_len=1, max_len=10_000, multiline=True)
 
 
 def require_existing(state: CommentState, on: post.PostState, actor: Actor) -> CommentState:

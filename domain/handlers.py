@@ -13,17 +13,25 @@ Users (domain.user)
   = until the oldest of them leaves the window) before the password is checked.
   Every failure (unknown user, wrong password, forgotten user) is recorded and
   answers the same UNAUTHENTICATED; a success after failures resets the count.
+  A username that is no text a name could be (control characters, a lone
+  surrogate) is BAD_USER_INPUT, and nothing is recorded for it.
 - updateProfile: displayName 1-100, bio <= 2000; only changed fields recorded.
 - changePassword: the current password must match (else currentPassword).
-- forgetMe (password must match) / forgetUser (admins only): the user's key is
+  forgetMe: the password must match (else password). A wrong password there
+  is a failed login of the caller's username: same throttle, same RATE_LIMITED,
+  so a stolen token cannot guess the password faster than a login could.
+- forgetMe / forgetUser (admins only): the user's key is
   shredded and their email claim released; the username stays taken. A
   forgotten user can neither log in nor act.
 - promote: a system event (no actor); promoting an admin records nothing.
 
 Posts (domain.post)
 - title 1-200 (stripped), body <= 100 000, <= 10 tags of 1-32 chars,
-  lower-cased, duplicates dropped. DRAFT -> PUBLISHED <-> ARCHIVED; archiving
-  a draft is invalid; deleted is final (NOT_FOUND from then on).
+  lower-cased, duplicates dropped. No text holds a lone surrogate or a control
+  character (bodies and bios keep tab, newline and carriage return): what
+  the log accepts, every backend can store (domain.validation).
+- DRAFT -> PUBLISHED <-> ARCHIVED; archiving a draft is invalid; deleted is
+  final (NOT_FOUND from then on).
 - Only the author edits, publishes and restores; the author or an admin
   archives and deletes. Others get NOT_FOUND for posts they cannot see (drafts,
   archived) and FORBIDDEN for published ones.
@@ -45,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -114,16 +123,15 @@ async def register_user(cmd: RegisterUser, ctx: Context) -> Outcome:
 
 
 async def log_in(cmd: LogIn, ctx: Context) -> Outcome:
+    validation.storable("username", cmd.username)
+    validation.valid("password", cmd.password)
+
     async def attempt() -> Outcome:
         now = ctx.clock()
-        limit = await load(ctx.log, throttle.AGGREGATE, throttle_stream_id(cmd.username))
-        throttle.check(limit.state, now=now, max_failures=ctx.login_max_failures,
-                       window_seconds=ctx.login_window_seconds)
+        limit = await _throttle(ctx, cmd.username, now)
         account = await _verified(ctx, await _account(ctx, cmd.username), cmd.password)
         if account is None:
-            failed = throttle.failed(cmd.username, now=now)
-            await commit(ctx, {}, [append(ctx, throttle.AGGREGATE, limit, failed)], [limit],
-                         actor_id=None)
+            await _failed(ctx, limit, cmd.username, now, actor_id=None)
             raise Unauthenticated("invalid username or password")
         user_id = account.state.user_id
         reset = throttle.succeeded(limit.state, cmd.username, now=now)
@@ -132,6 +140,25 @@ async def log_in(cmd: LogIn, ctx: Context) -> Outcome:
                             actor_id=user_id)
 
     return await retrying(ctx, attempt)
+
+
+async def _throttle(
+    ctx: Context, username: str, now: datetime
+) -> Loaded[throttle.ThrottleState]:
+    """The username's failed password checks; RATE_LIMITED while there are too many."""
+    limit = await load(ctx.log, throttle.AGGREGATE, throttle_stream_id(username))
+    throttle.check(limit.state, now=now, max_failures=ctx.login_max_failures,
+                   window_seconds=ctx.login_window_seconds)
+    return limit
+
+
+async def _failed(
+    ctx: Context, limit: Loaded[throttle.ThrottleState], username: str, now: datetime, *,
+    actor_id: str | None,
+) -> None:
+    failed = throttle.failed(username, now=now)
+    await commit(ctx, {}, [append(ctx, throttle.AGGREGATE, limit, failed)], [limit],
+                 actor_id=actor_id)
 
 
 async def _account(ctx: Context, username: str) -> Loaded[user.UserState] | None:
@@ -170,13 +197,20 @@ async def update_profile(cmd: UpdateProfile, ctx: Context) -> Outcome:
 async def change_password(cmd: ChangePassword, ctx: Context) -> Outcome:
     async def attempt() -> Outcome:
         actor, me = await acting(ctx)
+        validation.valid("currentPassword", cmd.current_password)
         validation.password("newPassword", cmd.new_password)
+        now = ctx.clock()
+        limit = await _throttle(ctx, me.state.username, now)
         ok = await asyncio.to_thread(ctx.hasher.verify, me.state.password_hash,
                                      cmd.current_password)
+        if not ok:
+            await _failed(ctx, limit, me.state.username, now, actor_id=actor.user_id)
         new_hash = await asyncio.to_thread(ctx.hasher.hash, cmd.new_password) if ok else ""
         events = user.change_password(me.state, current_ok=ok, new_hash=new_hash)
+        reset = throttle.succeeded(limit.state, me.state.username, now=now)
         return await commit(ctx, {"user_id": actor.user_id},
-                            [append(ctx, user.AGGREGATE, me, events)], [me],
+                            [append(ctx, user.AGGREGATE, me, events),
+                             append(ctx, throttle.AGGREGATE, limit, reset)], [me],
                             actor_id=actor.user_id)
 
     return await retrying(ctx, attempt)
@@ -185,7 +219,12 @@ async def change_password(cmd: ChangePassword, ctx: Context) -> Outcome:
 async def forget_me(cmd: ForgetMe, ctx: Context) -> Outcome:
     async def attempt() -> Outcome:
         actor, me = await acting(ctx)
+        validation.valid("password", cmd.password)
+        now = ctx.clock()
+        limit = await _throttle(ctx, me.state.username, now)
         ok = await asyncio.to_thread(ctx.hasher.verify, me.state.password_hash, cmd.password)
+        if not ok:
+            await _failed(ctx, limit, me.state.username, now, actor_id=actor.user_id)
         return await _forget(ctx, actor, me, user.forget(me.state, password_ok=ok))
 
     return await retrying(ctx, attempt)
@@ -216,7 +255,10 @@ async def _forget(
 
 async def promote_user(cmd: PromoteUser, ctx: Context) -> Outcome:
     async def attempt() -> Outcome:
-        user_id = await ctx.log.claim_owner("username", cmd.username.lower())
+        user_id = (
+            await ctx.log.claim_owner("username", cmd.username.lower())
+            if validation.one_line(cmd.username) else None
+        )
         if user_id is None:
             raise NotFound("no such user")
         target = await load(ctx.log, user.AGGREGATE, user_id)
@@ -358,6 +400,7 @@ async def _change_like(ctx: Context, post_id: str, decide: LikeDecision) -> Outc
     async def attempt() -> Outcome:
         actor, _ = await acting(ctx)
         on = await load(ctx.log, post.AGGREGATE, post_id)
+        post.require_visible(on.state, actor)  # before deriving a like stream from its id
         mine = await load(ctx.log, like.AGGREGATE, like_stream_id(post_id, actor.user_id))
         events = decide(mine.state, on.state, actor)
         return await commit(ctx, {"post_id": post_id},

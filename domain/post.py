@@ -119,7 +119,8 @@ def _title(value: str) -> str:
 
 
 def _body(value: str) -> str:
-    return validation.text("body", value, min_len=0, max_len=100_000, strip=False)
+    return validation.text("body", value, min_len=0, max_len=100_000, strip=False,
+                           multiline=True)
 
 
 def create(cmd: CreatePost, *, post_id: str, author_id: str) -> list[DomainEvent]:

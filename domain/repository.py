@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from domain import post
+from domain import post, validation
 from domain.aggregate import Aggregate
 from domain.ports import EventLog
 from events.catalog import DomainEvent
@@ -41,6 +41,10 @@ async def load(
     to_version: int | None = None,
     dated: bool = False,
 ) -> Loaded[S]:
+    if not validation.one_line(stream_id):
+        # An id from outside that no log could hold (a NUL, a lone surrogate) names
+        # no stream: the aggregate does not exist, without asking the store.
+        return Loaded(stream_id, aggregate.initial, 0, 0)
     if isinstance(log, EventStore):
         # One read, decoded straight to domain events (no RecordedEvent per event),
         # with a snapshot of this aggregate's current shape only.
@@ -115,6 +119,8 @@ async def post_at(
 
     None when the post did not exist at that point, or ``version`` is beyond its history.
     """
+    if not validation.one_line(post_id):
+        return None
     if at is not None:
         version_then = await log.version_at(post_id, at)
         version = version_then if version is None else min(version, version_then)
@@ -130,4 +136,6 @@ async def post_at(
 
 async def post_history(log: EventLog, post_id: str) -> list[RecordedEvent]:
     """Every event of the post's stream, oldest first (the API redacts before serving)."""
+    if not validation.one_line(post_id):
+        return []
     return await log.read_stream(post_id)

@@ -143,7 +143,9 @@ def update_profile(cmd: UpdateProfile, state: UserState) -> list[DomainEvent]:
         None if cmd.display_name is None
         else validation.text("displayName", cmd.display_name, min_len=1, max_len=100)
     )
-    bio = None if cmd.bio is None else validation.text("bio", cmd.bio, min_len=0, max_len=2000)
+    bio = None if cmd.bio is None else validation.text(
+        "bio", cmd.bio, min_len=0, max_len=2000, multiline=True
+    )
     changed_name = display_name if display_name != state.display_name else None
     changed_bio = bio if bio != state.bio else None
     if changed_name is None and changed_bio is None:

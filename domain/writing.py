@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from domain import user
+from domain import user, validation
 from domain.aggregate import Aggregate
 from domain.errors import Conflict, Unauthenticated
 from domain.ports import Actor, Context, Outcome
@@ -18,6 +18,8 @@ from events.catalog import DomainEvent
 from events.model import Claim, Commit, ConcurrencyError, IdempotentReplay, Metadata, StreamAppend
 
 S = TypeVar("S")
+MAX_KEY = 255
+"""Longest idempotency key: a request id, a UUID, or a hash of the input all fit."""
 
 
 async def acting(ctx: Context) -> tuple[Actor, Loaded[user.UserState]]:
@@ -87,8 +89,14 @@ def new_stream(aggregate: Aggregate[S], stream_id: str) -> Loaded[S]:
 
 
 def scoped_key(actor: Actor, key: str | None) -> str | None:
-    """Idempotency keys are per member: two members' "retry-1" are different requests."""
-    return None if key is None else f"{actor.user_id}:{key}"
+    """Idempotency keys are per member: two members' "retry-1" are different requests.
+
+    A key is stored with the first result, so it is held to what storage can hold.
+    """
+    if key is None:
+        return None
+    validation.text("idempotencyKey", key, min_len=0, max_len=MAX_KEY, strip=False)
+    return f"{actor.user_id}:{key}"
 
 
 def replayed(replay: IdempotentReplay) -> Outcome:
