@@ -37,7 +37,8 @@ async def list_comments(
         result = await conn.execute(query.limit(limit + 1))
         rows = [CommentRow.from_mapping(r) for r in result.mappings()]
     total = counting(ctx.services.engine, count)
-    return make_page(rows, limit, total, lambda x: encode_cursor(CURSOR, x.created_position))
+    return make_page(rows, limit, total, lambda x: encode_cursor(CURSOR, x.created_position),
+                     start=encode_cursor(CURSOR, last or 0))
 
 
 async def comment_by_id(ctx: RequestContext, comment_id: str) -> CommentRow | None:

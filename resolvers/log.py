@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.errors import Unauthenticated
+from resolvers import arguments
 from resolvers.context import RequestContext
 from resolvers.pagination import Page, check_first, known_count, make_page
 from resolvers.redaction import ServedEvent, serve
@@ -33,6 +34,10 @@ async def list_events(
     if ctx.actor is None:
         raise Unauthenticated("Sign in to read the event log")
     limit = check_first(first, ctx.services.max_page_size, default=100)
+    if types is not None:
+        arguments.texts("types", types)
+    if stream_id is not None and arguments.names_nothing(stream_id):
+        return Page([], False, known_count(0))
     visibility = EventVisibility(ctx.services, ctx.actor)
     found: list[ServedEvent] = []
     position = after or 0
@@ -52,4 +57,5 @@ async def list_events(
         position = batch[-1].position
         scanned += len(batch)
     # The connection has no totalCount: counting would mean scanning the whole log.
-    return make_page(found, limit, known_count(0), lambda e: str(e.position))
+    return make_page(found, limit, known_count(0), lambda e: str(e.position),
+                     start=str(after or 0))

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain import validation
 from domain.errors import InvalidInput
 
 T = TypeVar("T")
@@ -73,14 +74,22 @@ def encode_cursor(kind: str, *key: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR = 200
+"""Longer than any cursor this module writes; a longer one is refused unread."""
+MAX_KEY = 2**63 - 1
+"""Sort keys are positions: a BIGINT in every backend."""
+
+
 def decode_cursor(cursor: str | None, kind: str, field: str = "after") -> list[Any] | None:
     """The sort key inside ``cursor``; BAD_USER_INPUT if it is not one of ours for ``kind``."""
     if cursor is None:
         return None
+    if len(cursor) > MAX_CURSOR:
+        raise InvalidInput(field, "Invalid cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error, UnicodeError):
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
         raise InvalidInput(field, "Invalid cursor") from None
     if not isinstance(value, list) or len(value) < 2 or value[0] != kind:
         raise InvalidInput(field, "Invalid cursor")
@@ -91,7 +100,7 @@ def int_cursor(cursor: str | None, kind: str, field: str = "after") -> int | Non
     key = decode_cursor(cursor, kind, field)
     if key is None:
         return None
-    if len(key) != 1 or not isinstance(key[0], int) or isinstance(key[0], bool):
+    if len(key) != 1 or type(key[0]) is not int or not 0 <= key[0] <= MAX_KEY:
         raise InvalidInput(field, "Invalid cursor")
     return key[0]
 
@@ -100,7 +109,7 @@ def str_cursor(cursor: str | None, kind: str, field: str = "after") -> str | Non
     key = decode_cursor(cursor, kind, field)
     if key is None:
         return None
-    if len(key) != 1 or not isinstance(key[0], str):
+    if len(key) != 1 or not isinstance(key[0], str) or not validation.one_line(key[0]):
         raise InvalidInput(field, "Invalid cursor")
     return key[0]
 
@@ -117,8 +126,16 @@ def check_first(first: int | None, max_page_size: int, default: int) -> int:
 
 
 def make_page(
-    rows: Sequence[T], first: int, count: Count, cursor_of: Callable[[T], str]
+    rows: Sequence[T], first: int, count: Count, cursor_of: Callable[[T], str],
+    start: str | None = None,
 ) -> Page[T]:
-    """``rows`` was fetched with ``first + 1`` as limit: the extra row means there is more."""
+    """``rows`` was fetched with ``first + 1`` as limit: the extra row means there is more.
+
+    A page of ``first: 0`` has no edge to end on: when rows lie beyond it, its
+    ``endCursor`` is where it started (``start``: the ``after`` it was given, or
+    a cursor before the first row), so that following it never loops or skips.
+    """
     shown = rows[:first]
-    return Page([(cursor_of(r), r) for r in shown], len(rows) > first, count)
+    more = len(rows) > first
+    resume = start if more and not shown else None
+    return Page([(cursor_of(r), r) for r in shown], more, count, resume)

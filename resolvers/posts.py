@@ -24,9 +24,11 @@ from sqlalchemy import (
 
 from domain.ports import Actor
 from projections.history import posts_as_of
+from resolvers import arguments
 from resolvers.consistency import wait_for_position
 from resolvers.context import RequestContext
 from resolvers.pagination import (
+    MAX_KEY,
     Page,
     check_first,
     counting,
@@ -52,6 +54,8 @@ def can_see(ctx: RequestContext, post: PostRow) -> bool:
 
 
 async def post_by_id(ctx: RequestContext, post_id: str) -> PostRow | None:
+    if arguments.names_nothing(post_id):
+        return None
     post = await ctx.loaders.post.load(post_id)
     return post if post is not None and can_see(ctx, post) else None
 
@@ -131,6 +135,12 @@ async def list_posts(
     """Newest first. With ``as_of``, the listing as the read model held it at that head."""
     limit = check_first(first, ctx.services.max_page_size, default=20)
     last = int_cursor(after, CURSOR)
+    if author_username is not None:
+        arguments.text("authorUsername", author_username)
+    if tag is not None:
+        arguments.text("tag", tag)
+    if search is not None:
+        arguments.search(search)
     tables = ctx.services.runner.tables()
     t: FromClause = tables.posts
     if as_of is not None:
@@ -246,4 +256,5 @@ async def _page(
         query = select(func.count()).select_from(t).where(*where()).params(values)
         return await counting(engine, query)()
 
-    return make_page(rows, limit, total, lambda p: encode_cursor(CURSOR, p.created_position))
+    return make_page(rows, limit, total, lambda p: encode_cursor(CURSOR, p.created_position),
+                     start=encode_cursor(CURSOR, MAX_KEY if last is None else last))

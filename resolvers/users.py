@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from resolvers import arguments
 from resolvers.context import RequestContext
 from resolvers.pagination import (
     Page,
@@ -26,6 +27,7 @@ async def me(ctx: RequestContext) -> UserRow | None:
 
 async def user_by_username(ctx: RequestContext, username: str) -> UserRow | None:
     """Usernames are unique case-insensitively, so any spelling finds the one user."""
+    arguments.text("username", username)
     users = ctx.services.runner.tables().users
     query = select(users).where(func.lower(users.c.username) == username.lower())
     async with ctx.services.engine.connect() as conn:
@@ -44,4 +46,5 @@ async def list_users(ctx: RequestContext, first: int | None, after: str | None) 
     async with ctx.services.engine.connect() as conn:
         rows = [UserRow.from_mapping(r) for r in (await conn.execute(query)).mappings()]
     total = counting(ctx.services.engine, select(func.count()).select_from(users))
-    return make_page(rows, limit, total, lambda u: encode_cursor(CURSOR, u.username))
+    return make_page(rows, limit, total, lambda u: encode_cursor(CURSOR, u.username),
+                     start=encode_cursor(CURSOR, last_username or ""))
