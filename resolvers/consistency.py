@@ -7,22 +7,36 @@ from resolvers.context import Services
 
 
 class StaleRead(DomainError):
-    """The projections did not reach the requested position within the read wait timeout."""
+    """The projections did not reach the requested position within the read wait timeout,
+    or cannot: the log's head (``head``) is not there yet."""
 
     code = "STALE_READ"
 
-    def __init__(self, position: int) -> None:
-        super().__init__(f"The read model has not reached position {position} yet; retry")
+    def __init__(self, position: int, head: int | None = None) -> None:
+        super().__init__(
+            f"The read model has not reached position {position} yet; retry" if head is None
+            else f"Position {position} is past the head of the log ({head}): no read reaches it"
+        )
         self.position = position
+        self.head = head
 
 
 async def wait_for_position(services: Services, position: int) -> None:
-    """Return once every projection applied ``position``; StaleRead after the timeout."""
+    """Return once every projection applied ``position``; StaleRead after the timeout,
+    or at once when the log itself has not reached it (waiting could not help)."""
     if position <= 0:
         return
+    runner = services.runner
+    if await runner.wait_for(position, 0):
+        return
+    # Read only now, on the way to waiting: the log is shared by every process, and
+    # a client's position came from a committed write, so it is at most the head.
+    head = await services.store.head_position()
+    if head < position:
+        raise StaleRead(position, head)
     timeout = services.read_wait_timeout
     try:
-        reached = await services.runner.wait_for(position, timeout)
+        reached = await runner.wait_for(position, timeout)
     except TimeoutError:
         raise StaleRead(position) from None
     if reached is False:

@@ -49,12 +49,26 @@ class ChronicleContext(RequestContext):
     """Shared by every operation of one websocket: each operation gets its own copy."""
 
 
+MAX_LOG_POSITION = 2**63 - 1
+"""Positions are BIGINT in every backend: no log ever reaches past this one."""
+
+
 def parse_position(value: object, field: str) -> int | None:
+    """A position a client asks to read at: digits (or a JSON integer) up to 2^63-1."""
     if value is None or value == "":
         return None
-    text = str(value).strip()
+    beyond = InvalidInput(field, f"{field} must be a position of the log: at most "
+                                 f"{MAX_LOG_POSITION}")
+    if type(value) is int:
+        if not 0 <= value <= MAX_LOG_POSITION:
+            raise beyond
+        return value
+    text = value.strip() if isinstance(value, str) else ""
     if not (text.isascii() and text.isdigit()):
         raise InvalidInput(field, f"{field} must be a position: a string of digits")
+    # Count the digits before converting: Python refuses to convert very long ones.
+    if len(text.lstrip("0")) > len(str(MAX_LOG_POSITION)) or int(text) > MAX_LOG_POSITION:
+        raise beyond
     return int(text)
 
 

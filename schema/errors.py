@@ -68,6 +68,8 @@ def _domain(error: GraphQLError, cause: DomainError) -> GraphQLError:
         extensions["retryAfter"] = max(1, int(cause.retry_after))
     if isinstance(cause, StaleRead):
         extensions["position"] = str(cause.position)
+        if cause.head is not None:
+            extensions["head"] = str(cause.head)
     if isinstance(cause, Conflict):
         extensions["expectedVersion"] = cause.expected
         extensions["actualVersion"] = cause.actual
