@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 2000
     ws_per_message_deflate: bool = False
+    max_request_bytes: int = Field(1024 * 1024, ge=1024)
+    """Largest HTTP request body (HTTP 413 past it) and websocket message."""
     access_log: bool = True
     """One JSON log line per HTTP request (with its request id)."""
     allowed_origins: list[str] = ["*"]
