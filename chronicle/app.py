@@ -151,7 +151,8 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return replay
-        if not isinstance(payload, dict) or payload.get("extensions") or (
+        # Anything unusual, even extensions of 0 or false, is the full path's to refuse.
+        if not isinstance(payload, dict) or payload.get("extensions") not in (None, {}) or (
             payload.keys() - _PLANNED_KEYS
         ):
             return replay

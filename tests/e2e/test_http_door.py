@@ -76,6 +76,16 @@ def test_a_malformed_body_is_a_graphql_error_never_a_500(server: Server, body: b
     assert "Traceback" not in message
 
 
+@pytest.mark.parametrize("extensions", [b"0", b"false", b'""', b"[]"])
+def test_a_planned_query_with_malformed_extensions_is_refused_too(
+    server: Server, extensions: bytes
+) -> None:
+    for _ in range(2):  # now the query has a plan
+        assert post(server, f'{{"query": "{PLANNED}"}}').status_code == 200
+
+    refused(post(server, f'{{"query": "{PLANNED}", "extensions": '.encode() + extensions + b"}"))
+
+
 @pytest.mark.parametrize("accept", ["application/json", APOLLO_4])
 def test_a_malformed_body_is_refused_in_the_media_type_asked_for(
     server: Server, accept: str
