@@ -212,7 +212,9 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         except orjson.JSONDecodeError as error:
             raise HTTPException(400, f"The request is not valid JSON: {error.msg}") from None
         if not isinstance(parsed, dict | list):
-            raise HTTPException(400, "The request must be a JSON object: a GraphQL request")
+            raise HTTPException(
+                400, "Expected a JSON object: a GraphQL request, its variables or extensions"
+            )
         return parsed
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
