@@ -15,6 +15,8 @@ Users (domain.user)
   answers the same UNAUTHENTICATED; a success after failures resets the count.
 - updateProfile: displayName 1-100, bio <= 2000; only changed fields recorded.
 - changePassword: the current password must match (else currentPassword).
+  Tokens issued before the change no longer name the user (logIn reports the
+  count of changes, ``credentials``, that its token carries).
 - forgetMe (password must match) / forgetUser (admins only): the user's key is
   shredded and their email claim released; the username stays taken. A
   forgotten user can neither log in nor act.
@@ -127,7 +129,9 @@ async def log_in(cmd: LogIn, ctx: Context) -> Outcome:
             raise Unauthenticated("invalid username or password")
         user_id = account.state.user_id
         reset = throttle.succeeded(limit.state, cmd.username, now=now)
-        return await commit(ctx, {"user_id": user_id},
+        # The token issued for this login names the password it was issued under.
+        result = {"user_id": user_id, "credentials": str(account.state.credentials)}
+        return await commit(ctx, result,
                             [append(ctx, throttle.AGGREGATE, limit, reset)], [account],
                             actor_id=user_id)
 

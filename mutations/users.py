@@ -26,7 +26,8 @@ async def register(
 async def log_in(ctx: RequestContext, username: str, password: str) -> SignedIn:
     outcome = await run_command(ctx, LogIn(username, password))
     user_id = result_id(outcome, "user_id")
-    return SignedIn(ctx.services.tokens.issue(user_id), user_id, outcome.position)
+    credentials = int(outcome.result.get("credentials", "0"))
+    return SignedIn(ctx.services.tokens.issue(user_id, credentials), user_id, outcome.position)
 
 
 async def update_profile(
