@@ -22,6 +22,7 @@ from typing import Any
 
 from domain.errors import InvalidInput, Unauthenticated
 from domain.ports import Actor
+from domain.security import TokenClaims
 from events.reading import DriverQuery
 from resolvers.consistency import wait_for_position
 from resolvers.context import RequestContext, Services
@@ -47,13 +48,20 @@ class ChronicleContext(RequestContext):
     """The websocket ``connection_init`` payload (strawberry sets it on connect)."""
     on_socket: bool = False
     """Shared by every operation of one websocket: each operation gets its own copy."""
+    token_claims: TokenClaims | None = None
+    """What the websocket's token said when ``connection_init`` was accepted."""
+
+
+POSITION_DIGITS = 20
+"""Positions are unsigned 64-bit: 2**64 - 1 has 20 digits. Longer text is refused
+before int() (which refuses past 4 300 digits with an error of its own)."""
 
 
 def parse_position(value: object, field: str) -> int | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
-    if not (text.isascii() and text.isdigit()):
+    if not (text.isascii() and text.isdigit()) or len(text) > POSITION_DIGITS:
         raise InvalidInput(field, f"{field} must be a position: a string of digits")
     return int(text)
 
@@ -74,25 +82,37 @@ async def actor_for(services: Services, token: str | None) -> Actor | None:
     a caller then fail with UNAUTHENTICATED in the handlers and visibility
     rules, which are the single place deciding what anonymous callers may do.
     """
-    if not token:
-        return None
+    identified = await identify(services, token) if token else None
+    return None if identified is None else identified[0]
+
+
+async def identify(services: Services, token: str) -> tuple[Actor, TokenClaims] | None:
+    """The caller ``token`` names and what it says, or None if it names nobody now:
+    forged, damaged or expired, its user forgotten, or issued before their
+    latest password change."""
     try:
-        user_id = services.tokens.verify(token)
-    except Unauthenticated:  # forged, damaged or expired
+        claims = services.tokens.claims(token)
+    except Unauthenticated:
         return None
     # One driver-level statement (see Services.reader): this runs for every
     # authenticated request before any field resolves.
     users = services.runner.tables().users
+    # A generation of the older shape (until its rebuild) has no credentials column.
+    credentials = ", credentials" if "credentials" in users.c else ""
     reader = services.driver_reader()
     query = DriverQuery(reader.dialect)
     table = services.engine.dialect.identifier_preparer.format_table(users)
-    sql = f"SELECT role, forgotten FROM {table} WHERE id = {query.param(user_id)}"
+    sql = (
+        f"SELECT role, forgotten{credentials} FROM {table} "
+        f"WHERE id = {query.param(claims.user_id)}"
+    )
     rows = await reader.fetch_small(sql, query.params)
     row = rows[0] if rows else None
-    if row is not None and row[1]:  # forgotten
-        return None
+    if row is not None and (row[1] or (credentials and claims.credentials < row[2])):
+        return None  # forgotten, or the password changed since the token was issued
     # A user registered a moment ago may not be projected yet: a member.
-    return Actor(user_id=user_id, role=row[0] if row is not None else "MEMBER")
+    actor = Actor(user_id=claims.user_id, role=row[0] if row is not None else "MEMBER")
+    return actor, claims
 
 
 async def http_context(services: Services, headers: Mapping[str, str]) -> ChronicleContext:
@@ -114,11 +134,26 @@ def socket_context(services: Services) -> ChronicleContext:
     )
 
 
-async def accept_connection(context: ChronicleContext) -> None:
-    """On ``connection_init``: take the caller and minimum position from its payload."""
-    params = context.connection_params or {}
+def connection_token(params: Mapping[str, Any]) -> str | None:
+    """The token a (well-formed) ``connection_init`` payload carries, if any."""
     token = params.get("authToken") or bearer_token(params.get("Authorization"))
-    context.actor = await actor_for(context.services, token)
+    return token if isinstance(token, str) else None
+
+
+async def accept_connection(context: ChronicleContext) -> None:
+    """On ``connection_init``: take the caller and minimum position from its payload.
+
+    No token is an anonymous connection; a token that names nobody (forged,
+    expired, its user forgotten, its password changed since) is refused with
+    Unauthenticated, so the socket closes and the client can refresh it.
+    """
+    params = context.connection_params or {}
+    token = connection_token(params)
+    if token:
+        identified = await identify(context.services, token)
+        if identified is None:
+            raise Unauthenticated("the token is invalid or expired")
+        context.actor, context.token_claims = identified
     raw = params.get("minPosition")
     context.requested_position = None if raw is None else str(raw)
 
