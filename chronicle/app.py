@@ -372,7 +372,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         reader = reader_for(chronicle.engine)
         app.state.chronicle = chronicle
         app.state.services = services_of(chronicle, reader)
-        graphql.identities = Identities(app.state.services)
+        graphql.identities = Identities(chronicle.store, chronicle.bus)
         await graphql.identities.start()
         if freeze_heap:
             # What exists now (schema, SQLAlchemy metadata and caches, the modules)

@@ -45,8 +45,8 @@ from strawberry.types.unset import UnsetType
 from domain import user
 from domain.repository import load
 from domain.security import TokenClaims
-from events.bus import EVENTS_CHANNEL, BusError
-from resolvers.context import Services
+from events.bus import EVENTS_CHANNEL, Bus, BusError
+from events.store import SqlEventStore
 from schema.context import ChronicleContext
 
 BAD_REQUEST: Final = 4400
@@ -54,6 +54,8 @@ FORBIDDEN: Final = 4403
 INIT_TIMEOUT: Final = 4408
 TOO_MANY_INITS: Final = 4429
 
+RETRY_DELAY: Final = 1.0
+"""Seconds before the identity follower retries after a failed read."""
 ENDS_IDENTITY: Final = ("PasswordChanged", "UserForgotten")
 """Events after which a member's open sockets may no longer speak for them."""
 
@@ -171,14 +173,15 @@ class Identities:
     notices were lost, and the follower then re-reads from its position).
     """
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self, store: SqlEventStore, bus: Bus | None) -> None:
+        self._store = store
+        self._bus = bus
         self._sockets: dict[str, set[Held]] = {}
         self._follower: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
 
     async def start(self) -> None:
-        if self._services.bus is None:
+        if self._bus is None:
             return
         self._follower = asyncio.create_task(self._follow(), name="chronicle-socket-identities")
         follower = self._follower
@@ -236,32 +239,36 @@ class Identities:
         """Close the member's sockets that their current state no longer accepts."""
         if not self._sockets.get(user_id):
             return
-        member = (await load(self._services.store, user.AGGREGATE, user_id)).state
+        member = (await load(self._store, user.AGGREGATE, user_id)).state
         for held in list(self._sockets.get(user_id, ())):
             if member.forgotten or held.claims.credentials < member.credentials:
                 self._end(held)
 
     async def _follow(self) -> None:
-        bus, store = self._services.bus, self._services.store
+        bus, store = self._bus, self._store
         assert bus is not None
         checked = await store.head_position()
         while True:
-            async with bus.subscribe(EVENTS_CHANNEL) as notices:
-                self._started.set()
-                checked = await self._catch_up(checked)
-                try:
+            try:
+                async with bus.subscribe(EVENTS_CHANNEL) as notices:
+                    self._started.set()
+                    checked = await self._catch_up(checked)
                     async for notice in notices:
                         kinds = notice.get("types")
                         if isinstance(kinds, list) and not set(kinds) & set(ENDS_IDENTITY):
                             continue
                         checked = await self._catch_up(checked)
-                except BusError:
-                    continue  # notices were lost: subscribe again, then re-read the store
-            return  # the bus shut down cleanly: the server is stopping
+                return  # the bus shut down cleanly: the server is stopping
+            except BusError:
+                continue  # notices were lost: subscribe again, then re-read the store
+            except Exception:
+                # A failed read must not end the watch for good: retry from `checked`.
+                log.exception("following the events that end identities failed; retrying")
+                await asyncio.sleep(RETRY_DELAY)
 
     async def _catch_up(self, after: int) -> int:
         """Check the members named by identity-ending events after ``after``; the new position."""
-        store = self._services.store
+        store = self._store
         head = await store.head_position()
         while after < head:
             batch = await store.read_all(
