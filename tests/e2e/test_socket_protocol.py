@@ -107,6 +107,18 @@ async def test_a_second_connection_init_cannot_swap_the_caller(server: Server, a
         assert (await closed(ws))[0] == 4429
 
 
+async def test_a_query_over_the_legacy_protocol_is_bad_user_input_not_internal(
+    server: Server,
+) -> None:
+    async with raw(server, LEGACY) as ws:
+        await initialised(ws)
+        await subscribe(ws, LEGACY, "1", "{ me { id } }")
+        reply = await receive(ws)
+    errors = reply["payload"].get("errors") or [reply["payload"]]
+    assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT", reply
+    assert "graphql-ws" in errors[0]["message"]
+
+
 # --- Malformed messages ---------------------------------------------------------
 
 
