@@ -5,7 +5,10 @@ HTTP: one context per request, from ``Authorization: Bearer <token>`` and
 and ``minPosition`` of its ``connection_init`` payload, and every operation
 on it runs with a context of its own, so DataLoader caches never outlive one
 operation (STACK-NOTES pitfall 5). Every operation may also carry
-``minPosition`` in its GraphQL ``extensions``.
+``minPosition`` in its GraphQL ``extensions``. A token names its caller only
+while it is valid, its member not forgotten, and their password unchanged
+since it was issued (``schema.sockets`` closes sockets whose caller stops
+being named).
 
 Before an operation runs, ``schema.limits.Operation`` waits (bounded by
 ``services.read_wait_timeout``) for the projections to reach the requested
