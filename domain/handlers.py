@@ -15,8 +15,9 @@ Users (domain.user)
   answers the same UNAUTHENTICATED; a success after failures resets the count.
 - updateProfile: displayName 1-100, bio <= 2000; only changed fields recorded.
 - changePassword: the current password must match (else currentPassword).
-  Tokens issued before the change no longer name the user (logIn reports the
-  count of changes, ``credentials``, that its token carries).
+  Tokens issued before the change no longer name the user (logIn and
+  changePassword report the count of changes, ``credentials``, that the token
+  they issue carries).
 - forgetMe (password must match) / forgetUser (admins only): the user's key is
   shredded and their email claim released; the username stays taken. A
   forgotten user can neither log in nor act.
@@ -179,7 +180,9 @@ async def change_password(cmd: ChangePassword, ctx: Context) -> Outcome:
                                      cmd.current_password)
         new_hash = await asyncio.to_thread(ctx.hasher.hash, cmd.new_password) if ok else ""
         events = user.change_password(me.state, current_ok=ok, new_hash=new_hash)
-        return await commit(ctx, {"user_id": actor.user_id},
+        # The caller's new token names the password it is issued under (as logIn's).
+        result = {"user_id": actor.user_id, "credentials": str(me.state.credentials + 1)}
+        return await commit(ctx, result,
                             [append(ctx, user.AGGREGATE, me, events)], [me],
                             actor_id=actor.user_id)
 

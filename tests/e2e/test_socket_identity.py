@@ -62,7 +62,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 FORGET_ME = "mutation F($password: String!) { forgetMe(password: $password) { id position } }"
 CHANGE_PASSWORD = """
-mutation C($input: ChangePasswordInput!) { changePassword(input: $input) { position } }
+mutation C($input: ChangePasswordInput!) { changePassword(input: $input) { position token } }
 """
 LOGIN = "mutation L($input: LoginInput!) { login(input: $input) { token } }"
 ME = "{ me { id } }"
@@ -77,9 +77,12 @@ async def _live(ws: ClientConnection, protocol: str, operation_id: str = "live")
     assert reply["type"] in ("next", "data") and "errors" not in reply["payload"], reply
 
 
-async def _change_password(api: Api, member: Member) -> None:
-    await api(CHANGE_PASSWORD, {"input": {"currentPassword": member.password,
-                                          "newPassword": NEW_PASSWORD}}, token=member.token)
+async def _change_password(api: Api, member: Member) -> str:
+    """Change the member's password; the fresh token the change answers with."""
+    data = await api(CHANGE_PASSWORD, {"input": {"currentPassword": member.password,
+                                                 "newPassword": NEW_PASSWORD}}, token=member.token)
+    token: str = data["changePassword"]["token"]
+    return token
 
 
 async def _refused_at_connect(server: Server, protocol: str, token: str) -> None:
@@ -143,6 +146,18 @@ async def test_a_token_issued_before_a_password_change_is_refused_afterwards(
     fresh = (await api(LOGIN, {"input": {"username": member.username,
                                          "password": NEW_PASSWORD}}))["login"]["token"]
     assert await api(ME, token=fresh) == {"me": {"id": member.id}}
+    async with gql_client(server, {"authToken": fresh}, NEW) as session:
+        assert await session.execute(GraphQLRequest(ME)) == {"me": {"id": member.id}}
+
+
+async def test_changing_the_password_answers_with_a_token_that_names_the_member(
+    server: Server, api: Api
+) -> None:
+    member = await register(api)
+    fresh = await _change_password(api, member)
+
+    assert await api(ME, token=fresh) == {"me": {"id": member.id}}
+    assert await api(ME, token=member.token) == {"me": None}
     async with gql_client(server, {"authToken": fresh}, NEW) as session:
         assert await session.execute(GraphQLRequest(ME)) == {"me": {"id": member.id}}
 

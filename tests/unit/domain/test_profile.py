@@ -108,7 +108,9 @@ async def test_logging_in_reports_how_often_the_password_changed_for_the_token_t
     assert (await world.run(LogIn("alice", "first password"))).result["credentials"] == "0"
 
     await world.run(ChangePassword("first password", "second password"), by=alice)
-    await world.run(ChangePassword("second password", "third password"), by=alice)
+    changed = await world.run(ChangePassword("second password", "third password"), by=alice)
+
+    assert changed.result["credentials"] == "2"  # the caller's new token carries it too
 
     assert (await world.run(LogIn("alice", "third password"))).result["credentials"] == "2"
 
