@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -45,6 +47,7 @@ from chronicle.graphql_http import (
 )
 from chronicle.metrics import CONTENT_TYPE, Metrics
 from chronicle.settings import Settings
+from domain.errors import Unauthenticated
 from events.reading import Reader, reader_for
 from resolvers.context import Services
 from schema import build_schema
@@ -58,6 +61,7 @@ from schema.context import (
 )
 from schema.limits import Limits
 from schema.plans import Abandon, Plans
+from schema.sockets import Identities, LegacyWSHandler, TransportWSHandler
 
 STATIC = Path(__file__).parent / "static"
 GRAPHIQL_INDEX = STATIC / "graphiql" / "index.html"
@@ -103,6 +107,11 @@ def services_of(chronicle: Chronicle, reader: Reader | None = None) -> Services:
 
 class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
     """strawberry's ASGI view with Chronicle's context, GraphiQL and error metrics."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+    identities: Identities | None = None
+    """Set by the lifespan: closes sockets whose member's identity ended."""
 
     def __init__(
         self, schema: Any, metrics: Metrics, *, plans: bool = True, **options: Any
@@ -194,7 +203,11 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
     async def on_ws_connect(
         self, context: ChronicleContext
     ) -> UnsetType | dict[str, object] | None:
-        await accept_connection(context)
+        try:
+            await accept_connection(context)
+        except Unauthenticated as refused:
+            # Closes with 4403 so the client can refresh its token (schema/sockets.py).
+            raise ConnectionRejectionError({"message": refused.message}) from None
         unset: UnsetType = UNSET
         return unset
 
@@ -409,6 +422,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         metrics,
         graphql_ide="graphiql",
         allowed_origins=settings.allowed_origins,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
 
     @asynccontextmanager
@@ -419,6 +434,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         reader = reader_for(chronicle.engine)
         app.state.chronicle = chronicle
         app.state.services = services_of(chronicle, reader)
+        graphql.identities = Identities(chronicle.store, chronicle.bus)
+        await graphql.identities.start()
         if freeze_heap:
             # What exists now (schema, SQLAlchemy metadata and caches, the modules)
             # lives as long as the process: out of the collector's sight, a full
@@ -433,6 +450,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         finally:
             app.state.chronicle = None
             try:
+                await graphql.identities.stop()
                 await reader.close()
             finally:
                 await chronicle.stop()
@@ -465,7 +483,7 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         workers=1,
         ws_per_message_deflate=settings.ws_per_message_deflate,
-        ws_max_size=settings.max_request_bytes,
+        ws_max_size=settings.max_ws_message_bytes,
         access_log=settings.access_log,
         log_config=chronicle_logging.uvicorn_log_config(),
         lifespan="on",

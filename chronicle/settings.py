@@ -48,7 +48,13 @@ class Settings(BaseSettings):
     max_tokens: int = 2000
     ws_per_message_deflate: bool = False
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
-    """Largest HTTP request body (HTTP 413 past it) and websocket message."""
+    """Largest HTTP request body (HTTP 413 past it); websocket frames have their own cap."""
+    ws_init_timeout_seconds: float = Field(10.0, gt=0)
+    """How long a websocket may stay open before its ``connection_init`` (then 4408)."""
+    max_ws_message_bytes: int = Field(1024 * 1024, ge=1024)
+    """Largest websocket frame a client may send (uvicorn closes the socket with 1009)."""
+    max_subscriptions_per_connection: int = Field(100, ge=1)
+    """Operations one websocket may run at once; past it a subscribe gets RATE_LIMITED."""
     access_log: bool = True
     """One JSON log line per HTTP request (with its request id)."""
     allowed_origins: list[str] = ["*"]

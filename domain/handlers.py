@@ -20,6 +20,9 @@ Users (domain.user)
   forgetMe: the password must match (else password). A wrong password there
   is a failed login of the caller's username: same throttle, same RATE_LIMITED,
   so a stolen token cannot guess the password faster than a login could.
+  Tokens issued before a password change no longer name the user (logIn and
+  changePassword report the count of changes, ``credentials``, that the token
+  they issue carries).
 - forgetMe / forgetUser (admins only): the user's key is
   shredded and their email claim released; the username stays taken. A
   forgotten user can neither log in nor act.
@@ -135,7 +138,9 @@ async def log_in(cmd: LogIn, ctx: Context) -> Outcome:
             raise Unauthenticated("invalid username or password")
         user_id = account.state.user_id
         reset = throttle.succeeded(limit.state, cmd.username, now=now)
-        return await commit(ctx, {"user_id": user_id},
+        # The token issued for this login names the password it was issued under.
+        result = {"user_id": user_id, "credentials": str(account.state.credentials)}
+        return await commit(ctx, result,
                             [append(ctx, throttle.AGGREGATE, limit, reset)], [account],
                             actor_id=user_id)
 
@@ -208,7 +213,9 @@ async def change_password(cmd: ChangePassword, ctx: Context) -> Outcome:
         new_hash = await asyncio.to_thread(ctx.hasher.hash, cmd.new_password) if ok else ""
         events = user.change_password(me.state, current_ok=ok, new_hash=new_hash)
         reset = throttle.succeeded(limit.state, me.state.username, now=now)
-        return await commit(ctx, {"user_id": actor.user_id},
+        # The caller's new token names the password it is issued under (as logIn's).
+        result = {"user_id": actor.user_id, "credentials": str(me.state.credentials + 1)}
+        return await commit(ctx, result,
                             [append(ctx, user.AGGREGATE, me, events),
                              append(ctx, throttle.AGGREGATE, limit, reset)], [me],
                             actor_id=actor.user_id)

@@ -39,6 +39,9 @@ class UserState:
     password_hash: str = ""
     role: str = MEMBER
     forgotten: bool = False
+    credentials: int = 0
+    """How many times the password changed: tokens carry the count they were issued
+    under, and one issued before the latest change no longer names the user."""
 
     @property
     def exists(self) -> bool:
@@ -70,7 +73,9 @@ def evolve(state: UserState, event: DomainEvent) -> UserState:
                 bio=state.bio if event.bio is None else event.bio,
             )
         case PasswordChanged():
-            return evolved(state, password_hash=event.password_hash)
+            return evolved(
+                state, password_hash=event.password_hash, credentials=state.credentials + 1
+            )
         case RoleGranted():
             return evolved(state, role=event.role)
         case UserForgotten():
@@ -96,7 +101,7 @@ AGGREGATE = Aggregate(
     evolve=evolve,
     to_snapshot=to_snapshot,
     from_snapshot=plain_restore(UserState),
-    snapshot_version=1,
+    snapshot_version=2,  # 2: credentials (a version-1 snapshot lacks the count)
 )
 
 

@@ -26,7 +26,8 @@ async def register(
 async def log_in(ctx: RequestContext, username: str, password: str) -> SignedIn:
     outcome = await run_command(ctx, LogIn(username, password))
     user_id = result_id(outcome, "user_id")
-    return SignedIn(ctx.services.tokens.issue(user_id), user_id, outcome.position)
+    credentials = int(outcome.result.get("credentials", "0"))
+    return SignedIn(ctx.services.tokens.issue(user_id, credentials), user_id, outcome.position)
 
 
 async def update_profile(
@@ -37,10 +38,13 @@ async def update_profile(
     return Written(result_id(outcome, "user_id", user_id), outcome.position)
 
 
-async def change_password(ctx: RequestContext, current: str, new: str) -> Written:
-    user_id = _caller_id(ctx)
+async def change_password(ctx: RequestContext, current: str, new: str) -> SignedIn:
+    """Also a fresh token: the change retires every token issued before it."""
+    caller = _caller_id(ctx)
     outcome = await run_command(ctx, ChangePassword(current, new))
-    return Written(result_id(outcome, "user_id", user_id), outcome.position)
+    user_id = result_id(outcome, "user_id", caller)
+    credentials = int(outcome.result.get("credentials", "0"))
+    return SignedIn(ctx.services.tokens.issue(user_id, credentials), user_id, outcome.position)
 
 
 async def forget_me(ctx: RequestContext, password: str) -> Written:

@@ -51,7 +51,16 @@ COUNTS_APART = 3
 Generations recorded with an older version keep the old shape until rebuilt."""
 
 
-def users_table(metadata: MetaData, suffix: str) -> Table:
+USER_CREDENTIALS = 2
+"""The users projection's schema version from which ``users.credentials`` exists.
+Generations recorded with an older version keep the old shape until rebuilt."""
+
+
+def users_table(metadata: MetaData, suffix: str, schema_version: int = USER_CREDENTIALS) -> Table:
+    credentials: list[Column[object]] = []
+    if schema_version >= USER_CREDENTIALS:
+        # how many times the password changed: tokens issued under fewer are stale
+        credentials.append(Column("credentials", Integer, nullable=False, default=0))
     return Table(
         f"users{suffix}", metadata,
         Column("id", String(36), primary_key=True),
@@ -69,10 +78,13 @@ def users_table(metadata: MetaData, suffix: str) -> Table:
         Column("version", Integer, nullable=False),
         # position of the last event applied to this row
         Column("position", POSITION, nullable=False),
+        *credentials,
     )
 
 
-def user_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
+def user_tables(
+    metadata: MetaData, suffix: str, schema_version: int = USER_CREDENTIALS
+) -> dict[str, Table]:
     """Everything projection ``users`` owns in one generation."""
     # Which posts count towards their author's post_count; the users projection
     # keeps it because PostPublished & co. do not name the author.
@@ -82,7 +94,7 @@ def user_tables(metadata: MetaData, suffix: str) -> dict[str, Table]:
         Column("author_id", String(36), nullable=False),
         Column("counted", Boolean, nullable=False, default=False),
     )
-    return {"users": users_table(metadata, suffix), "user_posts": user_posts}
+    return {"users": users_table(metadata, suffix, schema_version), "user_posts": user_posts}
 
 
 def _post_columns(*, counts: bool = True) -> list[Column[object]]:

@@ -25,7 +25,7 @@ from projections.projection import (
     update_rows,
     writes,
 )
-from projections.tables import user_tables
+from projections.tables import USER_CREDENTIALS, user_tables
 
 FORGOTTEN_NAME = "Forgotten user"
 
@@ -67,7 +67,7 @@ def user_registered(b: UsersBatch, e: RecordedEvent) -> None:
         "display_name": d.get("display_name") or d["username"],
         "bio": "", "email": d.get("email"), "role": d.get("role") or "MEMBER",
         "forgotten": False, "created_at": e.recorded_at, "post_count": 0,
-        "version": e.version, "position": e.position,
+        "version": e.version, "position": e.position, "credentials": 0,
     }
     b.dirty_users.add(d["user_id"])
 
@@ -85,7 +85,11 @@ def profile_updated(b: UsersBatch, e: RecordedEvent) -> None:
 
 
 def password_changed(b: UsersBatch, e: RecordedEvent) -> None:
-    b.update_user(e.data["user_id"], e, version=e.version)
+    row = b.users.get(e.data["user_id"])
+    if row is not None and "credentials" in row:  # a generation of the older shape has none
+        b.update_user(row["id"], e, version=e.version, credentials=row["credentials"] + 1)
+    else:
+        b.update_user(e.data["user_id"], e, version=e.version)
 
 
 def role_granted(b: UsersBatch, e: RecordedEvent) -> None:
@@ -211,13 +215,14 @@ async def _write(
 
 class UsersProjection(Projection):
     name = "users"
-    schema_version = 1
+    # 2: users.credentials, the password changes that make older tokens stale
+    schema_version = USER_CREDENTIALS
     types = tuple(HANDLERS)
 
     def tables(
         self, metadata: MetaData, suffix: str, schema_version: int | None = None
     ) -> dict[str, Table]:
-        return user_tables(metadata, suffix)
+        return user_tables(metadata, suffix, schema_version or self.schema_version)
 
     async def apply(
         self, conn: AsyncConnection, tables: dict[str, Table], events: Sequence[RecordedEvent]

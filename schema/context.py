@@ -5,7 +5,10 @@ HTTP: one context per request, from ``Authorization: Bearer <token>`` and
 and ``minPosition`` of its ``connection_init`` payload, and every operation
 on it runs with a context of its own, so DataLoader caches never outlive one
 operation (STACK-NOTES pitfall 5). Every operation may also carry
-``minPosition`` in its GraphQL ``extensions``.
+``minPosition`` in its GraphQL ``extensions``. A token names its caller only
+while it is valid, its member not forgotten, and their password unchanged
+since it was issued (``schema.sockets`` closes sockets whose caller stops
+being named).
 
 Before an operation runs, ``schema.limits.Operation`` waits (bounded by
 ``services.read_wait_timeout``) for the projections to reach the requested
@@ -22,6 +25,7 @@ from typing import Any
 
 from domain.errors import InvalidInput, Unauthenticated
 from domain.ports import Actor
+from domain.security import TokenClaims
 from events.reading import DriverQuery
 from resolvers.consistency import wait_for_position
 from resolvers.context import RequestContext, Services
@@ -47,6 +51,8 @@ class ChronicleContext(RequestContext):
     """The websocket ``connection_init`` payload (strawberry sets it on connect)."""
     on_socket: bool = False
     """Shared by every operation of one websocket: each operation gets its own copy."""
+    token_claims: TokenClaims | None = None
+    """What the websocket's token said when ``connection_init`` was accepted."""
 
 
 MAX_LOG_POSITION = 2**63 - 1
@@ -88,25 +94,37 @@ async def actor_for(services: Services, token: str | None) -> Actor | None:
     a caller then fail with UNAUTHENTICATED in the handlers and visibility
     rules, which are the single place deciding what anonymous callers may do.
     """
-    if not token:
-        return None
+    identified = await identify(services, token) if token else None
+    return None if identified is None else identified[0]
+
+
+async def identify(services: Services, token: str) -> tuple[Actor, TokenClaims] | None:
+    """The caller ``token`` names and what it says, or None if it names nobody now:
+    forged, damaged or expired, its user forgotten, or issued before their
+    latest password change."""
     try:
-        user_id = services.tokens.verify(token)
-    except Unauthenticated:  # forged, damaged or expired
+        claims = services.tokens.claims(token)
+    except Unauthenticated:
         return None
     # One driver-level statement (see Services.reader): this runs for every
     # authenticated request before any field resolves.
     users = services.runner.tables().users
+    # A generation of the older shape (until its rebuild) has no credentials column.
+    credentials = ", credentials" if "credentials" in users.c else ""
     reader = services.driver_reader()
     query = DriverQuery(reader.dialect)
     table = services.engine.dialect.identifier_preparer.format_table(users)
-    sql = f"SELECT role, forgotten FROM {table} WHERE id = {query.param(user_id)}"
+    sql = (
+        f"SELECT role, forgotten{credentials} FROM {table} "
+        f"WHERE id = {query.param(claims.user_id)}"
+    )
     rows = await reader.fetch_small(sql, query.params)
     row = rows[0] if rows else None
-    if row is not None and row[1]:  # forgotten
-        return None
+    if row is not None and (row[1] or (credentials and claims.credentials < row[2])):
+        return None  # forgotten, or the password changed since the token was issued
     # A user registered a moment ago may not be projected yet: a member.
-    return Actor(user_id=user_id, role=row[0] if row is not None else "MEMBER")
+    actor = Actor(user_id=claims.user_id, role=row[0] if row is not None else "MEMBER")
+    return actor, claims
 
 
 async def http_context(services: Services, headers: Mapping[str, str]) -> ChronicleContext:
@@ -128,11 +146,26 @@ def socket_context(services: Services) -> ChronicleContext:
     )
 
 
-async def accept_connection(context: ChronicleContext) -> None:
-    """On ``connection_init``: take the caller and minimum position from its payload."""
-    params = context.connection_params or {}
+def connection_token(params: Mapping[str, Any]) -> str | None:
+    """The token a (well-formed) ``connection_init`` payload carries, if any."""
     token = params.get("authToken") or bearer_token(params.get("Authorization"))
-    context.actor = await actor_for(context.services, token)
+    return token if isinstance(token, str) else None
+
+
+async def accept_connection(context: ChronicleContext) -> None:
+    """On ``connection_init``: take the caller and minimum position from its payload.
+
+    No token is an anonymous connection; a token that names nobody (forged,
+    expired, its user forgotten, its password changed since) is refused with
+    Unauthenticated, so the socket closes and the client can refresh it.
+    """
+    params = context.connection_params or {}
+    token = connection_token(params)
+    if token:
+        identified = await identify(context.services, token)
+        if identified is None:
+            raise Unauthenticated("the token is invalid or expired")
+        context.actor, context.token_claims = identified
     raw = params.get("minPosition")
     context.requested_position = None if raw is None else str(raw)
 

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from domain.errors import Conflict, DomainError, InvalidInput, RateLimited
 from resolvers.consistency import StaleRead
@@ -83,6 +84,12 @@ def classify(error: GraphQLError, request_id: str | None = None) -> GraphQLError
         return _domain(error, cause)
     if cause is None and (error.extensions or {}).get("code") in CODES:
         return error
+    if isinstance(cause, InvalidOperationTypeError):
+        # Only the legacy websocket protocol gets here (HTTP answers 400 before):
+        # strawberry runs subscriptions alone over it. The client's choice, not a bug.
+        kind = cause.operation_type.value
+        message = f"a {kind} cannot run over the legacy graphql-ws protocol: use HTTP"
+        return _with(error, message, {"code": "BAD_USER_INPUT"})
     rejected_before_running = error.path is None and (cause is None or error.nodes)
     if rejected_before_running:
         extensions: dict[str, Any] = {"code": "BAD_USER_INPUT"}

@@ -41,6 +41,11 @@ class AuthPayload:
 class UserPayload:
     user: User
     position: Position
+    token: str | None = strawberry.field(
+        default=None,
+        description="changePassword only: a new bearer token. The change retires every "
+        "token issued before it (open websockets close with 4403).",
+    )
 
 
 @strawberry.type
@@ -125,10 +130,12 @@ class Mutation:
 
     @strawberry.mutation
     async def change_password(self, info: Info, input: ChangePasswordInput) -> UserPayload:
-        written = await users.change_password(
+        signed = await users.change_password(
             info.context, input.current_password, input.new_password
         )
-        return await _user_payload(info, written)
+        payload = await _user_payload(info, Written(signed.user_id, signed.position))
+        payload.token = signed.token
+        return payload
 
     @strawberry.mutation
     async def create_post(self, info: Info, input: CreatePostInput) -> PostPayload:

@@ -64,6 +64,16 @@ async def test_profile_updates_roles_and_password_changes_move_the_version(log, 
     )
 
 
+async def test_credentials_count_the_password_changes_that_make_older_tokens_stale(log, runner):
+    await applied(log, runner, "user-1", UserRegistered("u1", "alice", "a@example.org", None, "h"))
+    assert (await user(log, runner, "u1"))["credentials"] == 0
+    await applied(log, runner, "user-1", PasswordChanged("u1", "h2"), PasswordChanged("u1", "h3"))
+    await applied(log, runner, "user-1", ProfileUpdated("u1", bio="Writer"))
+    assert (await user(log, runner, "u1"))["credentials"] == 2
+    await runner.rebuild("users")
+    assert (await user(log, runner, "u1"))["credentials"] == 2
+
+
 async def test_a_forgotten_member_keeps_no_personal_data_even_after_a_rebuild(log, runner):
     await log.store.commit(Commit([StreamAppend("user-1", "User", ANY, [
         UserRegistered("u1", "alice", "a@example.org", "Alice", "h"),

@@ -99,7 +99,21 @@ async def test_a_changed_password_is_recorded_hashed_and_works_for_login(world: 
     await world.run(ChangePassword("old password", "new password"), by=alice)
 
     assert world.appended == [PasswordChanged(alice, "fake$new password")]
-    assert (await world.run(LogIn("alice", "new password"))).result == {"user_id": alice}
+    assert (await world.run(LogIn("alice", "new password"))).result["user_id"] == alice
+
+
+async def test_logging_in_reports_how_often_the_password_changed_for_the_token_to_carry(
+    world: World,
+) -> None:
+    alice = world.member("alice", password="first password")
+    assert (await world.run(LogIn("alice", "first password"))).result["credentials"] == "0"
+
+    await world.run(ChangePassword("first password", "second password"), by=alice)
+    changed = await world.run(ChangePassword("second password", "third password"), by=alice)
+
+    assert changed.result["credentials"] == "2"  # the caller's new token carries it too
+
+    assert (await world.run(LogIn("alice", "third password"))).result["credentials"] == "2"
 
 
 async def test_a_new_password_must_be_8_to_1024_characters(world: World) -> None:

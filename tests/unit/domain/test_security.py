@@ -37,6 +37,23 @@ def test_a_token_names_the_user_it_was_issued_to_until_it_expires() -> None:
     assert claims["jti"] != jwt.decode(tokens.issue("user-1"), SECRET, algorithms=["HS256"])["jti"]
 
 
+def test_a_token_carries_the_password_changes_it_was_issued_under_and_its_expiry() -> None:
+    tokens = TokenService(SECRET, ttl_seconds=3600)
+
+    claims = tokens.claims(tokens.issue("user-1", credentials=2))
+
+    assert (claims.user_id, claims.credentials) == ("user-1", 2)
+    assert claims.expires_at == pytest.approx(time.time() + 3600, abs=5)
+
+
+def test_a_token_from_before_tokens_carried_credentials_counts_as_issued_under_none() -> None:
+    tokens = TokenService(SECRET, ttl_seconds=3600)
+    now = int(time.time())
+    older = jwt.encode({"sub": "user-1", "iat": now, "exp": now + 60}, SECRET, "HS256")
+
+    assert tokens.claims(older).credentials == 0
+
+
 def test_expired_tampered_or_foreign_tokens_are_refused() -> None:
     tokens = TokenService(SECRET, ttl_seconds=3600)
     now = int(time.time())
