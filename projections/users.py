@@ -213,6 +213,8 @@ class UsersProjection(Projection):
     name = "users"
     schema_version = 1
     types = tuple(HANDLERS)
+    # A post's events move its author's count; the author is named as the user.
+    sequence_fields = {"user_id": "user", "author_id": "user", "post_id": "post"}
 
     def tables(
         self, metadata: MetaData, suffix: str, schema_version: int | None = None
