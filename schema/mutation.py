@@ -14,6 +14,7 @@ from domain.ports import Actor
 from mutations import admin, comments, likes, posts, users
 from mutations.results import SignedIn, Written
 from resolvers import comments as comment_queries
+from schema.dead_letters import RetryDeadLettersPayload
 from schema.inputs import (
     AddCommentInput,
     ChangePasswordInput,
@@ -205,3 +206,12 @@ class Mutation:
     @strawberry.mutation
     async def rebuild_projection(self, info: Info, name: str) -> ProjectionStatus:
         return ProjectionStatus.from_status(await admin.rebuild_projection(info.context, name))
+
+    # Re-apply parked events (all, or the one at `position` and those held behind it)
+    # in log order, once their cause is fixed; admins only (see projections/retry.py).
+    @strawberry.mutation
+    async def retry_dead_letters(
+        self, info: Info, projection: str, position: Position | None = None
+    ) -> RetryDeadLettersPayload:
+        outcome = await admin.retry_dead_letters(info.context, projection, position)
+        return RetryDeadLettersPayload.from_outcome(outcome)
