@@ -36,7 +36,7 @@ from projections.bookkeeping import (
 )
 from projections.collector import collector_paused, pause
 from projections.dead_letters import blocked, forget, summary
-from projections.lease import Lease
+from projections.lease import lease_for
 from projections.projection import Change, Projection
 from projections.retry import Retried, retry_requested
 from projections.transactions import writing
@@ -78,7 +78,7 @@ class Driver:
         self._rebuild_batch_size = rebuild_batch_size
         self._poll_interval = poll_interval
         self._drop_grace = drop_grace
-        self.lease = Lease(engine, projection.name, owner, lease_ttl)
+        self.lease = lease_for(engine, projection.name, owner, lease_ttl)
         self._generations: dict[int, GenerationTables] = {}
         self.live = self._generation(1)
         self.rebuild: GenerationTables | None = None

@@ -228,6 +228,16 @@ class ProjectionRunner:
         or not this process applies the projection (see the module docstring).
         """
         driver = self._driver(name)
+        try:
+            return await self._rebuild(driver, progress)
+        finally:
+            if not self.started:
+                await driver.close()  # a claim that failed may still hold a lock session
+
+    async def _rebuild(
+        self, driver: Driver, progress: Callable[[int, int], None] | None
+    ) -> ProjectionStatusInfo:
+        name = driver.name
         target = await self._request_rebuild(driver)
         head = await self._store.head_position()
         driver.wake()
@@ -280,6 +290,14 @@ class ProjectionRunner:
         (``projections.retry``), or this process when nobody applies ``name``.
         """
         driver = self._driver(name)
+        try:
+            return await self._retry(driver, position, within)
+        finally:
+            if not self.started:
+                await driver.close()  # a claim that failed may still hold a lock session
+
+    async def _retry(self, driver: Driver, position: int | None, within: float) -> RetryOutcome:
+        name = driver.name
         if not driver.applying:
             await driver.refresh()
         generation = driver.live.generation
