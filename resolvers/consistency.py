@@ -7,13 +7,25 @@ from resolvers.context import Services
 
 
 class StaleRead(DomainError):
-    """The projections did not reach the requested position within the read wait timeout."""
+    """The projections did not reach the requested position within the read wait timeout.
+
+    ``recorded``: the request's own write committed at ``position``, and only its
+    payload could not be read back; the client must not repeat the write.
+    """
 
     code = "STALE_READ"
 
-    def __init__(self, position: int) -> None:
-        super().__init__(f"The read model has not reached position {position} yet; retry")
+    def __init__(self, position: int, *, recorded: bool = False) -> None:
+        if recorded:
+            message = (
+                f"Your change was recorded at position {position}, but the read model does "
+                "not show it yet: do not send it again; read it with X-Min-Position"
+            )
+        else:
+            message = f"The read model has not reached position {position} yet; retry"
+        super().__init__(message)
         self.position = position
+        self.recorded = recorded
 
 
 async def wait_for_position(services: Services, position: int) -> None:
