@@ -1,5 +1,8 @@
 """One projection's life in one process: apply it while holding its lease, follow it otherwise.
 
+Events it cannot apply are parked, and retried on request, as
+``projections.parking`` and ``projections.retry`` describe.
+
 The applying side catches up from the checkpoint in batches, then waits for a
 wake-up (a bus notice) or the poll, whichever comes first: a lost notice
 delays, it never loses work. A rebuild fills the next generation a batch at a
@@ -87,8 +90,7 @@ class Driver:
         self._ready = False
         self._steps = 0
         self._wake = asyncio.Event()
-        self.retry_wanted = False
-        """A retry of parked events was asked for (checked also with rebuild requests)."""
+        self.retry_wanted = False  # a retry of parked events was asked for
         self._drops: set[asyncio.Task[None]] = set()
         self._read_ahead: dict[int, tuple[asyncio.Task[Batch], Callable[[], None]]] = {}
         """Per generation, the next batch being read while the current one is written,
@@ -205,7 +207,8 @@ class Driver:
         discover = applied.events == 0 or self._steps % DISCOVER_EVERY == 0
         if self.rebuild is None and discover:
             await self._discover_rebuild()
-        if discover or self.retry_wanted:
+        # Only this process parks its events: with none parked, there is nothing to retry.
+        if self.retry_wanted or (discover and self.live.parked):
             await self.retry_parked()
         if self.rebuild is not None:
             filled = await self._fill_rebuild(self.rebuild)
