@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -160,3 +161,17 @@ async def test_on_postgresql_a_nul_in_a_recorded_title_parks_the_event(pg_url):
         assert letter.position == bad and letter.error_class == "DBAPIError"
         assert "0x00" in letter.error_message
         assert [r["id"] for r in await rows(log.engine, runner.tables().posts)] == ["good"]
+
+
+async def test_a_rebuild_parks_again_what_still_fails_and_drops_the_old_letters(log):
+    async with running(runner_with(log, PoisonedPosts())) as runner:
+        at = await poisoned_history(log)
+        assert await runner.wait_for(at["edited"], 10)
+
+        status = await runner.rebuild("posts")
+
+        assert (status.state, status.parked) == ("LIVE", 4)
+        async with asyncio.timeout(10):
+            while {d.generation for d in await runner.dead_letters("posts")} != {2}:  # noqa: ASYNC110 - dropped by a task after a grace
+                await asyncio.sleep(0.05)
+        assert len(await runner.dead_letters("posts")) == 4
