@@ -364,6 +364,7 @@ async def readyz(request: Request) -> Response:
     except Exception as error:  # readiness reports, it does not crash
         reasons.append(f"database unreachable: {type(error).__name__}")
     projections: dict[str, str] = {}
+    parked: dict[str, int] = {}
     if not reasons:
         try:
             statuses = await chronicle.runner.statuses()
@@ -373,9 +374,18 @@ async def readyz(request: Request) -> Response:
         for status in statuses:
             state = _state_name(status.state)
             projections[status.name] = state
+            parked[status.name] = status.parked
             if state != "LIVE":
                 reasons.append(f"projection {status.name} is {state}")
-    body = {"ready": not reasons, "reasons": reasons, "projections": projections}
+    body = {
+        "ready": not reasons, "reasons": reasons, "projections": projections,
+        "parkedEvents": parked,
+        # Parked events degrade one projection's rows, they do not stop the read side.
+        "degraded": [
+            f"projection {name} has {count} parked event(s); see Query.deadLetters"
+            for name, count in parked.items() if count
+        ],
+    }
     return JSONResponse(body, status_code=503 if reasons else 200)
 
 

@@ -131,9 +131,37 @@ async def _projection_status(settings: Settings) -> None:
     try:
         for s in await app.runner.statuses():
             error = f"  error: {s.last_error}" if s.last_error else ""
-            print(f"{s.name:12} {s.state:12} position {s.position:>10}  lag {s.lag}{error}")
+            parked = f"  parked {s.parked} ({s.last_parked_error})" if s.parked else ""
+            print(f"{s.name:12} {s.state:12} position {s.position:>10}  lag {s.lag}{error}"
+                  f"{parked}")
     finally:
         await app.stop()
+
+
+async def _retry(settings: Settings, name: str, position: int | None) -> int:
+    from chronicle.bootstrap import start
+    from projections.runner import NothingParked
+
+    app = await start(settings, projections=False)
+    try:
+        if name not in app.runner.names:
+            print(f"error: no projection {name!r} (known: {', '.join(app.runner.names)})",
+                  file=sys.stderr)
+            return 1
+        parked = await app.runner.dead_letters(name)
+        print(f"retrying {name}: {len(parked)} parked event(s) ...", flush=True)
+        try:
+            outcome = await app.runner.retry(name, position)
+        except NothingParked:
+            print(f"error: no event of {name} is parked at position {position}", file=sys.stderr)
+            return 1
+    finally:
+        await app.stop()
+    print(f"{name}: {len(outcome.applied)} applied, {len(outcome.parked)} still parked")
+    for letter in outcome.parked:
+        print(f"  position {letter.position:>10}  {letter.event_type:16} attempts "
+              f"{letter.attempts}  {letter.error_class}: {letter.error_message}")
+    return 0 if not outcome.parked else 2
 
 
 def _export_schema() -> None:
@@ -173,6 +201,11 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = proj_sub.add_parser("rebuild", help="rebuild blue/green without downtime")
     rebuild.add_argument("name")
     rebuild.add_argument("--data-dir")
+    retry = proj_sub.add_parser("retry", help="re-apply the events a projection parked")
+    retry.add_argument("name")
+    retry.add_argument("--position", type=int,
+                       help="only the event parked there and those held behind it")
+    retry.add_argument("--data-dir")
     status = proj_sub.add_parser("status", help="position and lag of every projection")
     status.add_argument("--data-dir")
 
@@ -206,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "projections":
         if args.projections_command == "rebuild":
             return asyncio.run(_rebuild(settings, args.name))
+        if args.projections_command == "retry":
+            return asyncio.run(_retry(settings, args.name, args.position))
         asyncio.run(_projection_status(settings))
         return 0
     raise AssertionError(args.command)

@@ -70,6 +70,11 @@ class Metrics:
             "chronicle_projection_live", "1 when the projection is LIVE", ["projection"],
             registry=r,
         )
+        self.projection_parked = Gauge(
+            "chronicle_projection_parked_events",
+            "Events a projection could not apply and parked (dead-letter storage)",
+            ["projection"], registry=r,
+        )
         self.head_position = Gauge(
             "chronicle_log_head_position", "Position of the last recorded event", registry=r
         )
@@ -89,6 +94,7 @@ class Metrics:
             self.projection_position.labels(status.name).set(status.position)
             self.projection_lag.labels(status.name).set(status.lag)
             self.projection_live.labels(status.name).set(1 if str(status.state) == "LIVE" else 0)
+            self.projection_parked.labels(status.name).set(getattr(status, "parked", 0))
 
     def watch_store(self, figures: Callable[[], Any]) -> None:
         """Report the store writer's counters (``events.writer.WriterMetrics``) on each scrape."""

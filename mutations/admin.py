@@ -1,4 +1,5 @@
-"""Operator actions over the API: rebuilding a projection without taking reads offline."""
+"""Operator actions over the API: rebuilding a projection without taking reads offline,
+re-applying the events a projection parked."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import time
 from typing import Any
 
 from domain.errors import Forbidden, NotFound, Unauthenticated
+from projections.runner import NothingParked
 from resolvers.context import RequestContext
+from resolvers.operations import require_admin
 
 log = logging.getLogger("chronicle.rebuild")
 
@@ -63,3 +66,16 @@ async def rebuild_projection(ctx: RequestContext, name: str) -> Any:
         if status.state == "REBUILDING":
             return status
     return await runner.status(name)
+
+
+async def retry_dead_letters(ctx: RequestContext, name: str, position: int | None) -> Any:
+    """Re-apply the events ``name`` parked (all, or the one at ``position`` and those held
+    behind it), in log order, and return the outcome (``projections.retry``)."""
+    require_admin(ctx, "retry parked events")
+    runner = ctx.services.runner
+    if name not in runner.names:
+        raise NotFound(f"no projection named {name!r}")
+    try:
+        return await runner.retry(name, position)
+    except NothingParked:
+        raise NotFound(f"no event of {name} is parked at position {position}") from None

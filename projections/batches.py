@@ -2,12 +2,15 @@
 
 The rows and the checkpoint change in the same transaction, and the
 checkpoint moves only from the position the batch was read after: a crash at
-any instant leaves no event applied twice and none skipped.
+any instant leaves no event applied twice and none skipped. An event that
+cannot be applied is parked in the same way: its dead letter and the
+checkpoint past it commit together (``projections.parking``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import MetaData, Table
@@ -15,9 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from events.model import EventStore, RecordedEvent
-from projections.bookkeeping import advance
+from projections.bookkeeping import CheckpointMoved, advance
+from projections.dead_letters import park
+from projections.parking import block, hold_back, is_transient, split
 from projections.projection import Change, Projection
 from projections.transactions import writing
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +40,10 @@ class GenerationTables:
     """The shape its tables were created in (see ``Projection.tables``)."""
     indexed: bool = False
     """Its secondary indexes are known to exist (checked once per process)."""
+    blocked: dict[str, int] = field(default_factory=dict)
+    """Sequences with a parked event, and the position of the first (``projections.parking``)."""
+    parked: int = 0
+    """Events parked in its dead-letter storage."""
 
     @classmethod
     def of(
@@ -141,6 +152,10 @@ async def apply_batch(
 ) -> Applied:
     """Apply ``batch`` (read after ``target.position``) and move the checkpoint with it.
 
+    Events waiting behind a parked one are parked with the batch; a
+    deterministic failure applies the batch again event by event to park the
+    culprit (``projections.parking``); a transient one is raised, for a retry.
+
     A generation that is not known to have its secondary indexes (see
     ``GenerationTables.create``) gets them with the batch that reaches the
     head (or, with nothing new to apply, on its own), so no one sees it caught
@@ -151,13 +166,76 @@ async def apply_batch(
     if batch.position == batch.after and not index:
         return Applied(batch.after, 0, batch.caught_up)
     changes: list[Change] = []
-    async with writing(engine, turn, relaxed=relaxed) as conn:
-        if batch.position != batch.after:
-            await advance(conn, projection.name, target.generation, batch.after, batch.position)
-            if batch.events:
-                changes = await projection.apply(conn, target.tables, batch.events)
-        if index:
-            await target.create_indexes(conn)
-    target.position = batch.position
+    parts = split(projection, batch.events, target.blocked)
+    try:
+        async with writing(engine, turn, relaxed=relaxed) as conn:
+            if batch.position != batch.after:
+                await advance(conn, projection.name, target.generation, batch.after, batch.position)
+                if parts.apply:
+                    changes = await projection.apply(conn, target.tables, parts.apply)
+                await park(conn, projection.name, target.generation, parts.held)
+            if index:
+                await target.create_indexes(conn)
+    except CheckpointMoved:
+        raise
+    except Exception as error:
+        if is_transient(error) or not batch.events:
+            raise
+        log.warning("projection %s: a batch failed (%r); applying it event by event",
+                    projection.name, error)
+        return await _one_by_one(engine, target, batch, turn, relaxed=relaxed)
+    _applied(target, batch.position, parts.blocked, len(parts.held))
     target.indexed = target.indexed or index
+    return Applied(batch.position, len(batch.events), batch.caught_up, changes)
+
+
+def _applied(target: GenerationTables, position: int, blocked: dict[str, int], parked: int) -> None:
+    """What ``target`` knows once a transaction committed."""
+    target.position = position
+    target.blocked = blocked
+    target.parked += parked
+
+
+async def _one_by_one(
+    engine: AsyncEngine,
+    target: GenerationTables,
+    batch: Batch,
+    turn: asyncio.Lock | None,
+    *,
+    relaxed: bool,
+) -> Applied:
+    """Each event in its own transaction with its checkpoint; the ones that fail are parked."""
+    projection, name, generation = target.projection, target.projection.name, target.generation
+    changes: list[Change] = []
+    for event in batch.events:
+        blocked = dict(target.blocked)
+        held = hold_back(projection, event, blocked)
+        if held is None:
+            try:
+                async with writing(engine, turn, relaxed=relaxed) as conn:
+                    await advance(conn, name, generation, target.position, event.position)
+                    changes += await projection.apply(conn, target.tables, [event])
+                _applied(target, event.position, blocked, 0)
+                continue
+            except CheckpointMoved:
+                raise
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                held = block(projection, event, blocked, error)
+                log.error("projection %s: parked the event at position %d (%s): %r",
+                          name, event.position, event.type, error)
+        async with writing(engine, turn, relaxed=relaxed) as conn:
+            await advance(conn, name, generation, target.position, event.position)
+            await park(conn, name, generation, [held])
+        _applied(target, event.position, blocked, 1)
+    index = batch.caught_up and not target.indexed
+    if target.position != batch.position or index:
+        async with writing(engine, turn, relaxed=relaxed) as conn:
+            if target.position != batch.position:
+                await advance(conn, name, generation, target.position, batch.position)
+            if index:
+                await target.create_indexes(conn)
+        target.position = batch.position
+        target.indexed = target.indexed or index
     return Applied(batch.position, len(batch.events), batch.caught_up, changes)

@@ -1,5 +1,8 @@
 """One projection's life in one process: apply it while holding its lease, follow it otherwise.
 
+Events it cannot apply are parked, and retried on request, as
+``projections.parking`` and ``projections.retry`` describe.
+
 The applying side catches up from the checkpoint in batches, then waits for a
 wake-up (a bus notice) or the poll, whichever comes first: a lost notice
 delays, it never loses work. A rebuild fills the next generation a batch at a
@@ -10,11 +13,10 @@ served, and is swapped in once it has caught up with the live one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from events.bus import PROJECTIONS_CHANNEL, Bus
 from events.model import EventStore
@@ -36,47 +38,18 @@ from projections.bookkeeping import (
     make_live,
 )
 from projections.collector import collector_paused, pause
-from projections.lease import Lease
+from projections.dead_letters import blocked, forget, summary
+from projections.lease import lease_for
 from projections.projection import Change, Projection
+from projections.retry import Retried, retry_requested
 from projections.transactions import writing
+from projections.waiting import Progress, result_or_none, wait_at_most
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
 DISCOVER_EVERY = 20
 """While busy, look for rebuild requests from other processes every this many steps."""
-
-
-async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
-    """Until ``event`` is set or ``seconds`` passed.
-
-    Not ``asyncio.wait_for``: on Python 3.11 it can swallow a cancellation that
-    arrives as the inner wait completes, and then ``stop()`` waits forever.
-    """
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
-
-
-async def _result_or_none(task: asyncio.Task[Batch]) -> Batch | None:
-    try:
-        return await task
-    except Exception:  # read again, by the caller, where a failure is reported
-        return None
-
-
-class Progress:
-    """A broadcast 'something moved': waiters take ``next()`` and wait on it."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def next(self) -> asyncio.Event:
-        return self._event
-
-    def notify(self) -> None:
-        event, self._event = self._event, asyncio.Event()
-        event.set()
 
 
 class Driver:
@@ -108,7 +81,7 @@ class Driver:
         self._rebuild_batch_size = rebuild_batch_size
         self._poll_interval = poll_interval
         self._drop_grace = drop_grace
-        self.lease = Lease(engine, projection.name, owner, lease_ttl)
+        self.lease = lease_for(engine, projection.name, owner, lease_ttl)
         self._generations: dict[int, GenerationTables] = {}
         self.live = self._generation(1)
         self.rebuild: GenerationTables | None = None
@@ -117,6 +90,7 @@ class Driver:
         self._ready = False
         self._steps = 0
         self._wake = asyncio.Event()
+        self.retry_wanted = False  # a retry of parked events was asked for
         self._drops: set[asyncio.Task[None]] = set()
         self._read_ahead: dict[int, tuple[asyncio.Task[Batch], Callable[[], None]]] = {}
         """Per generation, the next batch being read while the current one is written,
@@ -230,8 +204,12 @@ class Driver:
             await self._publish(applied.position, applied.changes)
         self.caught_up = self.caught_up or applied.caught_up
         busy = not applied.caught_up
-        if self.rebuild is None and (applied.events == 0 or self._steps % DISCOVER_EVERY == 0):
+        discover = applied.events == 0 or self._steps % DISCOVER_EVERY == 0
+        if self.rebuild is None and discover:
             await self._discover_rebuild()
+        # Only this process parks its events: with none parked, there is nothing to retry.
+        if self.retry_wanted or (discover and self.live.parked):
+            await self.retry_parked()
         if self.rebuild is not None:
             filled = await self._fill_rebuild(self.rebuild)
             busy = busy or filled
@@ -270,13 +248,22 @@ class Driver:
             del batch  # freed now, before the collector resumes, so it never traverses it
         return applied
 
+    async def retry_parked(self) -> Retried:
+        """Carry out the retries of parked events asked for (``projections.retry``)."""
+        self.retry_wanted = False
+        done = await retry_requested(self._engine, self._store, self.live, self._turn)
+        if done.applied or done.failed:
+            self._progress.notify()
+            await self._publish(self.live.position, done.changes)
+        return done
+
     async def _take_read_ahead(self, generation: int) -> Batch | None:
         ahead = self._read_ahead.pop(generation, None)
         if ahead is None:
             return None
         task, release = ahead
         try:
-            return await _result_or_none(task)
+            return await result_or_none(task)
         finally:
             release()
 
@@ -303,6 +290,7 @@ class Driver:
         async with writing(self._engine) as conn:
             await conn.run_sync(old.metadata.drop_all)
             await forget_generation(conn, self.name, old.generation)
+            await forget(conn, self.name, old.generation)
         self._generations.pop(old.generation, None)
 
     async def _publish(self, position: int, changes: list[Change]) -> None:
@@ -345,6 +333,9 @@ class Driver:
                 rebuild = self._generation(pending[-1])
                 rebuild.position = known[pending[-1]].position if pending[-1] in known else 0
                 await rebuild.create(conn)
+            for filled in (live, rebuild):
+                if filled is not None:
+                    await _load_parked(conn, filled)
         for generation in stale:
             await self._drop(self._generation(generation, _version(known, generation)))
         self.live, self.rebuild = live, rebuild
@@ -364,6 +355,7 @@ class Driver:
         target.position = newest.position
         async with writing(self._engine) as conn:
             await target.create(conn)
+            await _load_parked(conn, target)
         self.rebuild = target
         log.info("projection %s: rebuilding into generation %d", self.name, target.generation)
 
@@ -394,6 +386,13 @@ def _version(known: dict[int, Generation], generation: int) -> int | None:
     """The schema version ``generation`` was recorded with (None if unrecorded)."""
     found = known.get(generation)
     return found.schema_version if found is not None else None
+
+
+async def _load_parked(conn: AsyncConnection, target: GenerationTables) -> None:
+    """What ``target`` has parked, as its dead letters say."""
+    name = target.projection.name
+    target.blocked = await blocked(conn, name, target.generation)
+    target.parked = (await summary(conn, name, target.generation)).parked
 
 
 def _nothing() -> None:

@@ -1,4 +1,5 @@
-"""A lease per projection, so exactly one process applies it at a time.
+"""A lease per projection, so exactly one process applies it at a time (PostgreSQL uses an
+advisory lock instead: :func:`lease_for`).
 
 A row per projection names its owner and when the claim expires; the owner
 renews it from its loop (a heartbeat), anyone may take it once it expired.
@@ -16,6 +17,7 @@ from sqlalchemy import BigInteger, Column, MetaData, String, Table, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from projections.advisory import AdvisoryLease
 from projections.transactions import writing
 
 _metadata = MetaData()
@@ -30,6 +32,14 @@ projection_leases = Table(
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def lease_for(engine: AsyncEngine, name: str, owner: str, ttl: float) -> Lease | AdvisoryLease:
+    """PostgreSQL: an advisory lock, released the moment its owner's session ends
+    (``projections.advisory``); other databases: this lease, which expires after ``ttl``."""
+    if engine.dialect.name == "postgresql":
+        return AdvisoryLease(engine, name, owner, ttl)
+    return Lease(engine, name, owner, ttl)
 
 
 class Lease:

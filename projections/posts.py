@@ -422,6 +422,8 @@ class PostsProjection(Projection):
     # 2: tables clustered by primary key on SQLite; 3: counts with their own history
     schema_version = COUNTS_APART
     types = tuple(HANDLERS)
+    # Comments and likes change the post's row (its counts) from their own streams.
+    sequence_fields = {"post_id": "post"}
 
     def tables(
         self, metadata: MetaData, suffix: str, schema_version: int | None = None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import BindParameter, DateTime, Dialect, MetaData, Table, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +38,20 @@ class Projection(abc.ABC):
     """Bump when the tables' shape or the folding rules change: the runner rebuilds on start."""
     types: tuple[str, ...]
     """Event types this projection reads; the others only move its checkpoint."""
+    sequence_fields: ClassVar[Mapping[str, str]] = {}
+    """Event data fields naming the rows an event changes, and the kind of row each names
+    (``{"post_id": "post"}``): with the stream, what :meth:`sequences` is made of."""
+
+    def sequences(self, event: RecordedEvent) -> frozenset[str]:
+        """The sequences ``event`` belongs to: while an event of one of them is parked, the
+        later ones wait behind it (``projections.dead_letters``), so none is applied out of
+        order. Its stream, and the rows it changes that other streams change too."""
+        found = {f"stream:{event.stream_id}"}
+        for name, kind in self.sequence_fields.items():
+            value = event.data.get(name)
+            if value is not None:
+                found.add(f"{kind}:{value}")
+        return frozenset(found)
 
     @abc.abstractmethod
     def tables(

@@ -31,12 +31,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
 from events.model import EventStore
 from projections.bookkeeping import create_generation, generations, live_generation
-from projections.driver import Driver, Progress, wait_at_most
+from projections.dead_letters import DeadLetter, parked, request_retry, summary
+from projections.driver import Driver
 from projections.posts import PostsProjection
 from projections.projection import Projection
 from projections.tables import ReadTables
 from projections.transactions import writing
 from projections.users import UsersProjection
+from projections.waiting import Progress, wait_at_most
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,18 @@ class UnknownProjection(KeyError):
     """No projection by that name (the API maps it to NOT_FOUND / BAD_USER_INPUT)."""
 
 
+class NothingParked(LookupError):
+    """No parked event at the position a retry named."""
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    applied: list[int]
+    """Positions re-applied and removed from dead-letter storage."""
+    parked: list[DeadLetter]
+    """What is still parked after the retry, in log order."""
+
+
 @dataclass(frozen=True)
 class ProjectionStatusInfo:
     name: str
@@ -58,6 +72,10 @@ class ProjectionStatusInfo:
     """The live generation's checkpoint, or the rebuild's while REBUILDING."""
     lag: int
     last_error: str | None = None
+    parked: int = 0
+    """Events of the live generation parked in dead-letter storage (see
+    ``projections.dead_letters``)."""
+    last_parked_error: str | None = None
 
 
 def default_projections() -> list[Projection]:
@@ -189,8 +207,11 @@ class ProjectionRunner:
             else:
                 state = "CATCHING_UP"
             position = rebuild.position if rebuild is not None else driver.live.position
+            async with self._engine.connect() as conn:
+                parked = await summary(conn, name, driver.live.generation)
             result.append(ProjectionStatusInfo(
-                name, state, position, max(0, head - position), driver.last_error
+                name, state, position, max(0, head - position), driver.last_error,
+                parked.parked, parked.last_error,
             ))
         return result
 
@@ -207,6 +228,16 @@ class ProjectionRunner:
         or not this process applies the projection (see the module docstring).
         """
         driver = self._driver(name)
+        try:
+            return await self._rebuild(driver, progress)
+        finally:
+            if not self.started:
+                await driver.close()  # a claim that failed may still hold a lock session
+
+    async def _rebuild(
+        self, driver: Driver, progress: Callable[[int, int], None] | None
+    ) -> ProjectionStatusInfo:
+        name = driver.name
         target = await self._request_rebuild(driver)
         head = await self._store.head_position()
         driver.wake()
@@ -242,6 +273,60 @@ class ProjectionRunner:
         if progress is not None:
             progress(driver.live.position, max(head, driver.live.position))
         return await self.status(name)
+
+    async def dead_letters(self, name: str) -> list[DeadLetter]:
+        """The events ``name`` parked, every generation's (a rebuild parks in its own)."""
+        self._driver(name)
+        async with self._engine.connect() as conn:
+            return await parked(conn, name)
+
+    async def retry(self, name: str, position: int | None = None,
+                    within: float = 60.0) -> RetryOutcome:
+        """Re-apply the parked events of ``name`` (all, or the one at ``position`` and those
+        held behind it) in log order, and return once the applier has tried them.
+
+        Raises :class:`NothingParked` when nothing is parked at ``position``. Works
+        from any process, like ``rebuild()``: the applier carries it out
+        (``projections.retry``), or this process when nobody applies ``name``.
+        """
+        driver = self._driver(name)
+        try:
+            return await self._retry(driver, position, within)
+        finally:
+            if not self.started:
+                await driver.close()  # a claim that failed may still hold a lock session
+
+    async def _retry(self, driver: Driver, position: int | None, within: float) -> RetryOutcome:
+        name = driver.name
+        if not driver.applying:
+            await driver.refresh()
+        generation = driver.live.generation
+        async with writing(self._engine) as conn:
+            marked = await request_retry(conn, name, generation, position)
+        if position is not None and not marked:
+            raise NothingParked(position)
+        driver.retry_wanted = True
+        driver.wake()
+        await self._bus.publish(
+            PROJECTIONS_CHANNEL, {"projection": name, "retry": True, "owner": self.owner}
+        )
+        deadline = time.monotonic() + within
+        while True:
+            changed = self._progress.next()
+            async with self._engine.connect() as conn:
+                letters = await parked(conn, name, generation)
+            if not any(d.retry_requested for d in letters) or time.monotonic() > deadline:
+                break
+            if not self.started and not driver.applying and await driver.claim():
+                try:  # nobody else applies it (the server is down): do the work here
+                    await driver.prepare()
+                    await driver.retry_parked()
+                finally:
+                    await driver.close()
+                continue
+            await wait_at_most(changed, 0.1)
+        still = {d.position for d in letters}
+        return RetryOutcome([p for p in marked if p not in still], letters)
 
     async def _request_rebuild(self, driver: Driver) -> int:
         """The generation that will replace the live one: an open request, or a new one."""
@@ -284,6 +369,7 @@ class ProjectionRunner:
             return
         driver = self._drivers.get(str(notice.get("projection")))
         if driver is not None:
+            driver.retry_wanted = driver.retry_wanted or bool(notice.get("retry"))
             driver.wake()
 
     def _wake_all(self) -> None:

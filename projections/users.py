@@ -218,6 +218,8 @@ class UsersProjection(Projection):
     # 2: users.credentials, the password changes that make older tokens stale
     schema_version = USER_CREDENTIALS
     types = tuple(HANDLERS)
+    # A post's events move its author's count; the author is named as the user.
+    sequence_fields = {"user_id": "user", "author_id": "user", "post_id": "post"}
 
     def tables(
         self, metadata: MetaData, suffix: str, schema_version: int | None = None

@@ -8,17 +8,29 @@ from resolvers.context import Services
 
 class StaleRead(DomainError):
     """The projections did not reach the requested position within the read wait timeout,
-    or cannot: the log's head (``head``) is not there yet."""
+    or cannot: the log's head (``head``) is not there yet.
+
+    ``recorded``: the request's own write committed at ``position``, and only its
+    payload could not be read back; the client must not repeat the write.
+    """
 
     code = "STALE_READ"
 
-    def __init__(self, position: int, head: int | None = None) -> None:
-        super().__init__(
-            f"The read model has not reached position {position} yet; retry" if head is None
-            else f"Position {position} is past the head of the log ({head}): no read reaches it"
-        )
+    def __init__(self, position: int, head: int | None = None, *,
+                 recorded: bool = False) -> None:
+        if recorded:
+            message = (
+                f"Your change was recorded at position {position}, but the read model does "
+                "not show it yet: do not send it again; read it with X-Min-Position"
+            )
+        elif head is not None:
+            message = f"Position {position} is past the head of the log ({head}): no read reaches it"
+        else:
+            message = f"The read model has not reached position {position} yet; retry"
+        super().__init__(message)
         self.position = position
         self.head = head
+        self.recorded = recorded
 
 
 async def wait_for_position(services: Services, position: int) -> None:

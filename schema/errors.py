@@ -1,8 +1,10 @@
 """Every error leaves with one of the contract's ``extensions.code`` values.
 
 Domain refusals carry their code (``domain.errors``); a read model that did
-not catch up is ``STALE_READ``; a request the GraphQL engine rejects before
-running it (syntax, validation, variable coercion) is ``BAD_USER_INPUT``; and
+not catch up is ``STALE_READ`` (with ``recorded: true`` when the request's own
+write was committed, so the client knows not to repeat it); a request the
+GraphQL engine rejects before running it (syntax, validation, variable
+coercion) is ``BAD_USER_INPUT``; and
 anything else is a bug, masked as ``INTERNAL`` so that no stack trace, SQL or
 path reaches the client, and logged with the request id so an operator can
 find it from what the client saw.
@@ -71,6 +73,8 @@ def _domain(error: GraphQLError, cause: DomainError) -> GraphQLError:
         extensions["position"] = str(cause.position)
         if cause.head is not None:
             extensions["head"] = str(cause.head)
+        if cause.recorded:
+            extensions["recorded"] = True
     if isinstance(cause, Conflict):
         extensions["expectedVersion"] = cause.expected
         extensions["actualVersion"] = cause.actual

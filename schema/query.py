@@ -10,6 +10,7 @@ from resolvers import event_types as catalog
 from resolvers import log, operations, time_travel
 from resolvers import posts as post_queries
 from resolvers import users as user_queries
+from schema.dead_letters import DeadLetter
 from schema.scalars import JSON, Position
 from schema.types import (
     EventConnection,
@@ -134,6 +135,13 @@ class Query:
     async def projections(self, info: Info) -> list[ProjectionStatus]:
         statuses = await operations.projection_statuses(info.context)
         return [ProjectionStatus.from_status(s) for s in statuses]
+
+    @described_field(
+        "The events `projection` parked because it could not apply them (admins only)."
+    )
+    async def dead_letters(self, info: Info, projection: str) -> list[DeadLetter]:
+        letters = await operations.dead_letters(info.context, projection)
+        return [DeadLetter.from_letter(d) for d in letters]
 
     @described_field(
 

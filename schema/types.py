@@ -406,6 +406,8 @@ class ProjectionInfo(Protocol):
     position: int
     lag: int
     last_error: str | None
+    parked: int
+    last_parked_error: str | None
 
 
 @strawberry.type
@@ -417,6 +419,14 @@ class ProjectionStatus:
     )
     lag: int = strawberry.field(description="Events between `position` and the head of the log.")
     last_error: str | None
+    parked_events: int = strawberry.field(
+        default=0,
+        description="Events this projection could not apply, parked (see `deadLetters`): "
+        "the projection carries on without them.",
+    )
+    last_parked_error: str | None = strawberry.field(
+        default=None, description="The latest error that parked an event."
+    )
 
     @classmethod
     def from_status(cls, status: ProjectionInfo) -> ProjectionStatus:
@@ -426,6 +436,8 @@ class ProjectionStatus:
             position=Position(status.position),
             lag=status.lag,
             last_error=status.last_error,
+            parked_events=status.parked,
+            last_parked_error=status.last_parked_error,
         )
 
 

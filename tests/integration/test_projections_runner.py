@@ -28,7 +28,10 @@ from tests.integration.test_projections_kit import (
 
 
 class FaultyPosts(PostsProjection):
-    """Writes its rows, then fails (or hangs) on chosen batches: a crash inside a transaction."""
+    """Writes its rows, then fails (or hangs) on chosen batches: a crash inside a transaction.
+
+    The failure is a lost connection, a transient one: the batch is retried, never parked
+    (events failing deterministically are parked: test_projections_dead_letters)."""
 
     def __init__(self, fail_from: int | None = None, hang_on: int | None = None) -> None:
         self.calls = 0
@@ -44,7 +47,7 @@ class FaultyPosts(PostsProjection):
         if self.hang_on == self.calls:
             await asyncio.Event().wait()  # until the task is killed
         if self.fail_from is not None and self.calls >= self.fail_from and not self.healed:
-            raise RuntimeError("injected fault")
+            raise ConnectionResetError("injected fault")
         return changes
 
 
@@ -69,7 +72,7 @@ async def until(condition: Any, within: float = 10.0) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_a_failing_batch_leaves_neither_rows_nor_checkpoint_and_the_runner_retries(log):
+async def test_a_transient_failure_leaves_neither_rows_nor_checkpoint_and_is_retried(log):
     head = await seed_community(log)
     faulty = FaultyPosts(fail_from=3)
     runner = log.runner(batch_size=4, rebuild_batch_size=4, projections=[UsersProjection(), faulty])

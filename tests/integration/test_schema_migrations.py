@@ -9,13 +9,17 @@ from sqlalchemy import MetaData
 from events.db import create_engine, migrate
 from events.tables import metadata as log_metadata
 from projections.bookkeeping import projection_generations
+from projections.dead_letters import projection_dead_letters
 from projections.lease import projection_leases
 
 
 def declared() -> MetaData:
     """The log's tables and the projections' bookkeeping tables, as one schema."""
     schema = MetaData()
-    for table in [*log_metadata.tables.values(), projection_generations, projection_leases]:
+    for table in [
+        *log_metadata.tables.values(), projection_generations, projection_leases,
+        projection_dead_letters,
+    ]:
         table.to_metadata(schema)
     return schema
 
