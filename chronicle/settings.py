@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 2000
     ws_per_message_deflate: bool = False
+    live_queue_size: int = Field(256, ge=1)
+    """Shared batches a live subscriber may fall behind before it leaves the shared
+    stream and catches up from the store on its own (bounds memory per socket)."""
     access_log: bool = True
     """One JSON log line per HTTP request (with its request id)."""
     allowed_origins: list[str] = ["*"]

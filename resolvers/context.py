@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from events.reading import Reader
     from events.store import SqlEventStore
     from projections.runner import ProjectionRunner
+    from resolvers.hub import LiveHub
 
 Execute = Callable[[Command, Actor | None, str | None], Awaitable[Outcome]]
 """Runs a domain command as ``actor`` with a correlation id (the request id)."""
@@ -44,6 +45,8 @@ class Services:
     read_wait_timeout: float = 5.0
     bus: Bus | None = None
     """Subscriptions listen here; without one they fail with a clear error."""
+    hub: LiveHub | None = None
+    """The process's shared followers of the log and the read model (subscriptions)."""
     reader: Reader | None = None
     """Driver-level reads (``events.reading``) for the per-request lookups that run
     outside any GraphQL field: the caller's role. Through the engine's pool each
