@@ -49,15 +49,21 @@ class Subscription:
     @described_subscription(
 
             "Published posts entering, changing in, or leaving the public feed, "
-            "after the read model has applied them."
+            "after the read model has applied them.\n\n"
+            "Resumable: with `after` (the `position` of the last update a client "
+            "received), it first sends, for every post whose place in the feed changed "
+            "since, one update with the post's newest state (ADDED, UPDATED, or REMOVED "
+            "with the post as last published), in position order, then carries on live. "
+            "Without `after` it starts with the next change."
 
     )
     async def feed(
-        self, info: Info, tag: str | None = None, author_username: str | None = None
+        self, info: Info, tag: str | None = None, author_username: str | None = None,
+        after: Position | None = None,
     ) -> AsyncGenerator[FeedUpdate, None]:
         ctx = info.context
         async for update in feeds.follow_feed(
-            ctx.services, tag=tag, author_username=author_username
+            ctx.services, tag=tag, author_username=author_username, after=after
         ):
             ctx.renew_loaders()
             yield FeedUpdate(
@@ -67,19 +73,27 @@ class Subscription:
             )
 
     @described_subscription(
-        "The post's read model after every change (comments, likes and edits included)."
+        "The post's read model after every change (comments, likes and edits included).\n\n"
+        "Resumable: with `after` (a position the client saw the post at, such as a "
+        "mutation payload's), it first sends the post if it changed since, then live."
     )
-    async def post_changed(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Post, None]:
+    async def post_changed(
+        self, info: Info, id: strawberry.ID, after: Position | None = None
+    ) -> AsyncGenerator[Post, None]:
         ctx = info.context
-        async for row in feeds.follow_post(ctx.services, ctx.actor, str(id)):
+        async for row in feeds.follow_post(ctx.services, ctx.actor, str(id), after):
             ctx.renew_loaders()
             yield Post.from_row(row)
 
-    @described_subscription("New comments on a post.")
+    @described_subscription(
+        "New comments on a post.\n\n"
+        "Resumable: with `after` (a position the client saw), it first sends the "
+        "comments added since, oldest first, then live."
+    )
     async def comment_added(
-        self, info: Info, post_id: strawberry.ID
+        self, info: Info, post_id: strawberry.ID, after: Position | None = None
     ) -> AsyncGenerator[Comment, None]:
         ctx = info.context
-        async for row in feeds.follow_comments(ctx.services, ctx.actor, str(post_id)):
+        async for row in feeds.follow_comments(ctx.services, ctx.actor, str(post_id), after):
             ctx.renew_loaders()
             yield Comment.from_row(row)
