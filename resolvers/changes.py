@@ -46,6 +46,14 @@ class AppliedChanges:
     changes: tuple[dict[str, Any], ...]
     resync: bool = False
     _reads: dict[tuple[Any, ...], asyncio.Future[Any]] = field(default_factory=dict, repr=False)
+    _made: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """One object per key for every subscriber of this batch (so its rendering is shared)."""
+        found: T | None = self._made.get(key)
+        if found is None:
+            found = self._made[key] = make()
+        return found
 
     async def _once(self, key: tuple[Any, ...], read: Callable[[], Awaitable[T]]) -> T:
         found = self._reads.get(key)

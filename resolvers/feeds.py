@@ -16,7 +16,8 @@ delivered: nothing is lost while a socket is slow or the bus reconnects.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -45,6 +46,8 @@ class FeedEvent:
     """ADDED, UPDATED or REMOVED, relative to the public feed."""
     post: PostRow
     position: int
+    renderings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What the GraphQL layer made of this very object, for every subscriber it is shared by."""
 
 
 async def _applied(follower: ChangeFollower) -> AsyncIterator[AppliedChanges | None]:
@@ -128,7 +131,8 @@ async def follow_feed(
             if sent.get(post.id) == (kind, post.position):
                 continue  # this very state went out with the resume
             if await wanted.wants(post):
-                yield FeedEvent(kind, post, item.position)
+                yield item.shared(("feed", kind, post.id), partial(FeedEvent, kind, post,
+                                                                   item.position))
         last, sent = item.position, {}
 
 

@@ -7,7 +7,7 @@ already None from the store (their key is destroyed). Keys become camelCase.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,8 @@ class ServedEvent:
     actor_id: str | None
     correlation_id: str | None
     causation_id: str | None
+    renderings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What the GraphQL layer made of this very object, for every subscriber it is shared by."""
 
 
 def _subject_of(spec: EventSpec, data: dict[str, Any]) -> str | None:

@@ -2,16 +2,24 @@
 
 A websocket operation's context lives as long as the subscription, so before
 each result the DataLoaders are renewed: every event reads fresh rows.
+
+Subscribers of one process receive the same resolver objects from the shared
+stream (``resolvers.fanout``); each is turned into one strawberry object, so
+that ``schema.sharing`` executes a document over it once for all of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import cast
 
 import strawberry
 
 from resolvers import feeds, live
+from resolvers.feeds import FeedEvent
+from resolvers.redaction import ServedEvent
 from schema.scalars import Position
+from schema.sharing import shareable
 from schema.types import (
     Comment,
     Event,
@@ -21,6 +29,26 @@ from schema.types import (
     Post,
     described_subscription,
 )
+
+
+def _event(served: ServedEvent) -> Event:
+    """One Event object per served event: subscribers sharing it share its execution."""
+    found = served.renderings.get("Event")
+    if found is None:
+        found = served.renderings["Event"] = shareable(Event.from_served(served),
+                                                       caller_blind=True)
+    return cast(Event, found)
+
+
+def _feed_update(update: FeedEvent) -> FeedUpdate:
+    found = update.renderings.get("FeedUpdate")
+    if found is None:
+        found = update.renderings["FeedUpdate"] = shareable(FeedUpdate(
+            change=FeedChange(update.change),
+            post=Post.from_row(update.post),
+            position=Position(update.position),
+        ))
+    return cast(FeedUpdate, found)
 
 
 @strawberry.type
@@ -44,7 +72,7 @@ class Subscription:
             ctx.services, ctx.actor, after=after,
             stream_id=None if stream_id is None else str(stream_id), types=types,
         ):
-            yield Event.from_served(served)
+            yield _event(served)
 
     @described_subscription(
 
@@ -66,11 +94,7 @@ class Subscription:
             ctx.services, tag=tag, author_username=author_username, after=after
         ):
             ctx.renew_loaders()
-            yield FeedUpdate(
-                change=FeedChange(update.change),
-                post=Post.from_row(update.post),
-                position=Position(update.position),
-            )
+            yield _feed_update(update)
 
     @described_subscription(
         "The post's read model after every change (comments, likes and edits included).\n\n"
