@@ -1,7 +1,7 @@
 """The Subscription root: the log live (events) and the read model live (the others).
 
 A websocket operation's context lives as long as the subscription, so before
-each result the DataLoaders are renewed: every event reads fresh rows.
+each result the DataLoaders are dropped: every event reads fresh rows.
 
 Subscribers of one process receive the same resolver objects from the shared
 stream (``resolvers.fanout``); each is turned into one strawberry object, so
@@ -93,7 +93,7 @@ class Subscription:
         async for update in feeds.follow_feed(
             ctx.services, tag=tag, author_username=author_username, after=after
         ):
-            ctx.renew_loaders()
+            ctx.forget_loaders()
             yield _feed_update(update)
 
     @described_subscription(
@@ -106,7 +106,7 @@ class Subscription:
     ) -> AsyncGenerator[Post, None]:
         ctx = info.context
         async for row in feeds.follow_post(ctx.services, ctx.actor, str(id), after):
-            ctx.renew_loaders()
+            ctx.forget_loaders()
             yield Post.from_row(row)
 
     @described_subscription(
@@ -119,5 +119,5 @@ class Subscription:
     ) -> AsyncGenerator[Comment, None]:
         ctx = info.context
         async for row in feeds.follow_comments(ctx.services, ctx.actor, str(post_id), after):
-            ctx.renew_loaders()
+            ctx.forget_loaders()
             yield Comment.from_row(row)
