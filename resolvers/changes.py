@@ -15,6 +15,7 @@ what it follows from the last position it delivered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -120,20 +121,30 @@ class ChangeFollower:
         self._bus = bus
         self._listening = asyncio.Event()
         self.fanout: Fanout[AppliedChanges] = Fanout("change follower", self._follow,
-                                                     queue_size=queue_size)
+                                                     queue_size=queue_size,
+                                                     on_start=self._new_producer)
+
+    def _new_producer(self) -> None:
+        # Each producer reports on an event of its own: a stopping one must not
+        # clear what its successor already set.
+        self._listening = asyncio.Event()
 
     async def listening(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a bound
         """Return once the follower hears notices: what is read after this is not missed."""
         async with asyncio.timeout(timeout):
-            await self._listening.wait()
+            while not self._listening.is_set():
+                current = self._listening  # a restarted producer brings a new one
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.1):
+                        await current.wait()
 
     async def _follow(self, fanout: Fanout[AppliedChanges]) -> None:
-        cut_off = False
+        listening, cut_off = self._listening, False
         try:
             while True:
                 try:
                     async with self._bus.subscribe(PROJECTIONS_CHANNEL) as notices:
-                        self._listening.set()
+                        listening.set()
                         if cut_off:
                             fanout.publish(AppliedChanges("", 0, (), resync=True))
                         async for notice in notices:
@@ -145,7 +156,7 @@ class ChangeFollower:
                                 ))
                     return  # the bus closed cleanly: the server is stopping
                 except BusError:
-                    self._listening.clear()
+                    listening.clear()
                     cut_off = True
         finally:
-            self._listening.clear()
+            listening.clear()

@@ -80,12 +80,17 @@ Producer = Callable[["Fanout[T]"], Awaitable[None]]
 class Fanout(Generic[T]):
     """Runs ``produce(self)`` while at least one listener listens; see the module docstring."""
 
-    def __init__(self, name: str, produce: Producer[T], *, queue_size: int = 256) -> None:
+    def __init__(
+        self, name: str, produce: Producer[T], *, queue_size: int = 256,
+        on_start: Callable[[], None] | None = None,
+    ) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         self.name = name
         self.queue_size = queue_size
         self._produce = produce
+        self._on_start = on_start
+        """Called as a new producer task is created, before any listener can see it."""
         self._listeners: set[Listener[T]] = set()
         self._task: asyncio.Task[None] | None = None
         self.restarts = 0
@@ -106,6 +111,8 @@ class Fanout(Generic[T]):
         listener: Listener[T] = Listener(self.queue_size)
         self._listeners.add(listener)
         if self._task is None or self._task.done():
+            if self._on_start is not None:
+                self._on_start()
             self._task = asyncio.create_task(self._supervise(), name=f"fanout:{self.name}")
         try:
             yield listener
