@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck schema bench-log bench-http clean
+.PHONY: install run test lint typecheck schema bench-log bench-http bench-fanout clean
 
 GRAPHIQL_SRC := web/graphiql
 GRAPHIQL := chronicle/static/graphiql/index.html
@@ -50,6 +50,9 @@ bench-log: install
 
 bench-http: install
 	$(BIN)/python -m bench.http
+
+bench-fanout: install
+	$(BIN)/python -m bench.fanout
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -50,6 +50,7 @@ from chronicle.settings import Settings
 from domain.errors import Unauthenticated
 from events.reading import Reader, reader_for
 from resolvers.context import Services
+from resolvers.hub import LiveHub
 from schema import build_schema
 from schema.context import (
     ChronicleContext,
@@ -101,6 +102,8 @@ def services_of(chronicle: Chronicle, reader: Reader | None = None) -> Services:
         max_page_size=s.max_page_size,
         read_wait_timeout=s.read_wait_timeout,
         bus=chronicle.bus,
+        hub=LiveHub(chronicle.store, chronicle.bus, poll_interval=s.projection_poll_interval,
+                    queue_size=s.live_queue_size),
         reader=reader,
     )
 
@@ -461,6 +464,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             app.state.chronicle = None
             try:
                 await graphql.identities.stop()
+                if app.state.services.hub is not None:
+                    await app.state.services.hub.close()
                 await reader.close()
             finally:
                 await chronicle.stop()

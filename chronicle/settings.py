@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     """Largest websocket frame a client may send (uvicorn closes the socket with 1009)."""
     max_subscriptions_per_connection: int = Field(100, ge=1)
     """Operations one websocket may run at once; past it a subscribe gets RATE_LIMITED."""
+    live_queue_size: int = Field(256, ge=1)
+    """Shared batches a live subscriber may fall behind before it leaves the shared
+    stream and catches up from the store on its own (bounds memory per socket)."""
     access_log: bool = True
     """One JSON log line per HTTP request (with its request id)."""
     allowed_origins: list[str] = ["*"]

@@ -24,7 +24,8 @@ class StaleRead(DomainError):
                 "not show it yet: do not send it again; read it with X-Min-Position"
             )
         elif head is not None:
-            message = f"Position {position} is past the head of the log ({head}): no read reaches it"
+            message = (f"Position {position} is past the head of the log ({head}): "
+                       "no read reaches it")
         else:
             message = f"The read model has not reached position {position} yet; retry"
         super().__init__(message)

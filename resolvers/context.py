@@ -3,7 +3,7 @@
 ``schema.context`` builds one :class:`RequestContext` per HTTP request and per
 websocket *operation*. DataLoaders cache for the lifetime of the context, so a
 context shared by every event of a long-lived socket would serve stale rows
-(STACK-NOTES pitfall 5): subscriptions call :meth:`RequestContext.renew_loaders`
+(STACK-NOTES pitfall 5): subscriptions call :meth:`RequestContext.forget_loaders`
 before each result they emit.
 """
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from events.reading import Reader
     from events.store import SqlEventStore
     from projections.runner import ProjectionRunner
+    from resolvers.hub import LiveHub
 
 Execute = Callable[[Command, Actor | None, str | None], Awaitable[Outcome]]
 """Runs a domain command as ``actor`` with a correlation id (the request id)."""
@@ -44,6 +45,8 @@ class Services:
     read_wait_timeout: float = 5.0
     bus: Bus | None = None
     """Subscriptions listen here; without one they fail with a clear error."""
+    hub: LiveHub | None = None
+    """The process's shared followers of the log and the read model (subscriptions)."""
     reader: Reader | None = None
     """Driver-level reads (``events.reading``) for the per-request lookups that run
     outside any GraphQL field: the caller's role. Through the engine's pool each
@@ -63,26 +66,32 @@ class RequestContext:
 
     ``loaders`` is not a constructor argument: it is created here from the
     services and the actor, so nobody can hand a request another one's cache.
+    It is created on first use: a subscriber whose results are shared
+    (``schema.sharing``) never resolves a field, and needs none.
     """
 
     services: Services
     actor: Actor | None
     request_id: str
     min_position: int | None = None
-    loaders: Loaders = field(init=False)
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = self._new_loaders()
-
-    def _new_loaders(self) -> Loaders:
-        services = self.services
-        return Loaders(services.driver_reader(), services.engine.dialect, services.runner,
-                       self.actor)
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            services = self.services
+            self._loaders = Loaders(services.driver_reader(), services.engine.dialect,
+                                    services.runner, self.actor)
+        return self._loaders
 
     def renew_loaders(self) -> Loaders:
         """Drop every cached row: for each event a subscription emits."""
-        self.loaders = self._new_loaders()
+        self._loaders = None
         return self.loaders
+
+    def forget_loaders(self) -> None:
+        """Drop every cached row; new loaders come with the next field that needs one."""
+        self._loaders = None
 
     @property
     def is_admin(self) -> bool:

@@ -1,25 +1,28 @@
 """Subscription.events: catch-up then live, with no gap and no duplicate.
 
-Order matters: subscribe to the bus first, then read the log from the store
-up to its head, then follow notices. Anything committed after the subscribe
-arrives as a notice; anything before it is in the store; reading the store
-from the last emitted position on every notice fills any jump and skips what
-was already emitted. A notice is only a wake-up: the store is the record. When
-the bus drops us (overflow, disconnect) we subscribe again and re-read the
-store from the last emitted position, so nothing falls in between.
+The subscriber listens to the process's one follower of the log
+(``resolvers.follower``) first, then reads history from the store up to the
+head, in batches, then takes the follower's shared batches. The handoff is by
+position: a batch read after a position the subscriber has not reached leaves
+a gap, which is filled from the store; events at or before the last one the
+subscriber delivered are skipped. A subscriber too slow for the shared stream
+is dropped from it (``resolvers.fanout``): it catches up from the store on its
+own, from the last position it delivered, and listens again.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from domain.errors import Unauthenticated
 from domain.ports import Actor
-from events.bus import EVENTS_CHANNEL, Bus, BusError
+from events.bus import Bus
+from events.model import RecordedEvent
 from resolvers.context import Services
+from resolvers.fanout import Lagged
+from resolvers.hub import LiveHub
 from resolvers.redaction import ServedEvent, serve
-from resolvers.visibility import EventVisibility
+from resolvers.visibility import EventVisibility, username_of
 
 BATCH = 500
 MAX_STORED_POSITION = 2**63 - 1
@@ -35,20 +38,27 @@ def bus_of(services: Services) -> Bus:
     return services.bus
 
 
+def hub_of(services: Services) -> LiveHub:
+    if services.bus is None or services.hub is None:
+        raise NoBus("Subscriptions are not available: the server has no bus")
+    return services.hub
+
+
 async def _read_past(
     services: Services,
     actor: Actor,
     after: int,
+    to_position: int,
     stream_id: str | None,
     types: Sequence[str] | None,
 ) -> AsyncIterator[tuple[int, ServedEvent | None]]:
-    """Every event after ``after`` up to the head: (position, event if visible)."""
+    """Every event in (after, to_position]: (position, event if visible)."""
     # Fresh facts each round: whether a post is published changes over time.
     visibility = EventVisibility(services, actor)
-    while True:
+    while after < to_position:
         batch = await services.store.read_all(
             after=after, limit=BATCH, stream_id=stream_id,
-            types=list(types) if types is not None else None,
+            types=list(types) if types is not None else None, to_position=to_position,
         )
         if not batch:
             return
@@ -56,26 +66,12 @@ async def _read_past(
         for event in batch:
             yield event.position, serve(event, actor) if event.position in visible else None
         after = batch[-1].position
-        if len(batch) < BATCH:
-            return
 
 
-def _may_concern(
-    notice: dict[str, Any], last: int, stream_id: str | None, types: Sequence[str] | None
-) -> bool:
-    """False when the notice's commit was already read or holds nothing the filters want.
-
-    Skipping is always safe: the next read starts after ``last`` whatever the
-    notice said, so a skipped (or lost) notice only delays, never drops.
-    """
-    newest = notice.get("last")
-    if isinstance(newest, int) and newest <= last:
-        return False
-    streams = notice.get("streams")
-    if stream_id is not None and isinstance(streams, list) and stream_id not in streams:
-        return False
-    kinds = notice.get("types")
-    return types is None or not isinstance(kinds, list) or bool(set(kinds) & set(types))
+def _wanted(event: RecordedEvent, stream_id: str | None, types: Sequence[str] | None) -> bool:
+    return (stream_id is None or event.stream_id == stream_id) and (
+        types is None or event.type in types
+    )
 
 
 async def follow_events(
@@ -88,25 +84,41 @@ async def follow_events(
 ) -> AsyncIterator[ServedEvent]:
     if actor is None:
         raise Unauthenticated("Sign in to follow the event log")
-    bus = bus_of(services)
+    follower = hub_of(services).log
     # Positions are signed 64-bit in the store: nothing lies past this one.
+    # Everything up to `last` was delivered or judged not wanted.
     last = min(after or 0, MAX_STORED_POSITION)
+    username = ""
+    if not actor.is_admin:
+        username = await username_of(services, actor.user_id)
     while True:
-        async with bus.subscribe(EVENTS_CHANNEL) as notices:
-            async for position, event in _read_past(services, actor, last, stream_id, types):
+        async with follower.fanout.listen() as listener:
+            head = await services.store.head_position()
+            async for position, event in _read_past(services, actor, last, head, stream_id, types):
                 last = position
                 if event is not None:
                     yield event
+            last = max(last, head)
             try:
-                async for notice in notices:
-                    if not _may_concern(notice, last, stream_id, types):
+                while True:
+                    batch = await listener.get()
+                    if batch.last <= last:
                         continue
-                    async for position, event in _read_past(
-                        services, actor, last, stream_id, types
-                    ):
-                        last = position
-                        if event is not None:
-                            yield event
-            except BusError:
-                continue  # subscribe again, then re-read the store from `last`
-        return  # the bus shut down cleanly: the server is stopping
+                    if batch.after > last:
+                        # A gap: the follower read past us while it was down or starting.
+                        async for position, event in _read_past(
+                            services, actor, last, batch.last, stream_id, types
+                        ):
+                            last = position
+                            if event is not None:
+                                yield event
+                        last = batch.last
+                        continue
+                    fresh = [e for e in batch.events
+                             if e.position > last and _wanted(e, stream_id, types)]
+                    for event in await batch.visible_to(services, actor, username, fresh):
+                        last = event.position
+                        yield event
+                    last = batch.last
+            except Lagged:
+                continue  # dropped for falling behind: catch up from `last`, then listen again

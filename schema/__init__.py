@@ -9,6 +9,7 @@ from schema.limits import Limits, schema_extensions
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
+from schema.sharing import SharedResults
 from schema.subscription import Subscription
 
 
@@ -20,6 +21,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=schema_extensions(limits),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=SharedResults,
     )
 
 

@@ -1,10 +1,10 @@
-"""Subscriptions when the bus misbehaves: events' switch from the store to the bus,
-and commentAdded catching up after being cut off.
+"""Subscriptions when the bus or a subscriber misbehaves: events' switch from the
+store to the shared follower, commentAdded catching up after being cut off.
 
 A scripted bus and an in-memory log make the hard cases deterministic: events
-committed between the catch-up and the first notice, notices that jump, a
-subscriber cut off for falling behind, a transport that drops. In every case
-each position arrives exactly once, in order.
+committed between the catch-up and the first notice, notices that jump, the
+follower cut off by the bus, a follower that fails, a subscriber that stops
+reading. In every case each position arrives exactly once, in order.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from events.model import Notice, RecordedEvent
 from events.notices import payload
 from resolvers.context import Services
 from resolvers.feeds import follow_comments
+from resolvers.hub import LiveHub
 from resolvers.live import follow_events
 from tests.integration.test_queries_world import open_world
 
@@ -53,12 +54,19 @@ class MemoryLog:
             ))
         return len(self.events)
 
+    async def head_position(self) -> int:
+        await asyncio.sleep(0)
+        return len(self.events)
+
     async def read_all(
         self, *, after: int = 0, limit: int = 1000, stream_id: str | None = None,
         types: Sequence[str] | None = None, to_position: int | None = None,
     ) -> list[RecordedEvent]:
         await asyncio.sleep(0)
-        found = [e for e in self.events if e.position > after]
+        found = [e for e in self.events if e.position > after
+                 and (to_position is None or e.position <= to_position)
+                 and (stream_id is None or e.stream_id == stream_id)
+                 and (types is None or e.type in types)]
         return found[:limit]
 
 
@@ -97,6 +105,10 @@ class ScriptedBus:
         return self.subscriptions[count - 1]
 
 
+QUEUE = 4
+"""Shared batches a subscriber may fall behind in these tests."""
+
+
 def notice(last: int, stream: str = "p1", kind: str = "PostEdited") -> dict[str, Any]:
     """What the store publishes after the commit that recorded ``last``."""
     return payload(Notice(last, last, (stream,), (kind,)))
@@ -118,6 +130,7 @@ def services(log: MemoryLog, bus: ScriptedBus) -> Services:
     return Services(
         store=cast(Any, log), runner=cast(Any, None), engine=cast(Any, None),
         execute=cast(Any, None), tokens=cast(Any, None), bus=cast(Any, bus),
+        hub=LiveHub(cast(Any, log), cast(Any, bus), poll_interval=60, queue_size=QUEUE),
     )
 
 
@@ -172,28 +185,75 @@ async def test_a_subscriber_cut_off_by_the_bus_resubscribes_and_resyncs_from_the
     await stream.aclose()  # type: ignore[attr-defined]
 
 
-async def test_notices_for_other_streams_or_types_cost_no_read(
+async def test_every_commit_is_read_once_for_all_subscribers(
     log: MemoryLog, bus: ScriptedBus, services: Services
 ) -> None:
-    reads = 0
+    streams = [follow_events(services, ADMIN, after=None) for _ in range(20)]
+    waiting = [asyncio.ensure_future(positions(s, 2)) for s in streams]
+    live = await bus.next_subscription(1)
+    await asyncio.sleep(0.05)  # every subscriber has caught up (with nothing) and listens
+    assert services.hub is not None
+    reads = services.hub.log.reads
+    log.record(2)
+    live.queue.put_nowait(notice(2))
+    assert [await w for w in waiting] == [[1, 2]] * 20
+    assert services.hub.log.reads == reads + 1
+    for stream in streams:
+        await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_subscriber_that_stops_reading_leaves_the_shared_stream_and_catches_up(
+    log: MemoryLog, bus: ScriptedBus, services: Services
+) -> None:
+    assert services.hub is not None
+    fanout = services.hub.log.fanout
+    reader = follow_events(services, ADMIN, after=None)
+    stalled = follow_events(services, ADMIN, after=None)
+    first = asyncio.ensure_future(positions(reader, 1))
+    stalled_first = asyncio.ensure_future(positions(stalled, 1))
+    live = await bus.next_subscription(1)
+    await asyncio.sleep(0.05)
+    log.record()
+    live.queue.put_nowait(notice(1))
+    assert await first == [1] and await stalled_first == [1]
+    # `stalled` stops reading; ten commits later it has been dropped, holding nothing.
+    for _ in range(10):
+        live.queue.put_nowait(notice(log.record()))
+        assert await positions(reader, 1) == [log.events[-1].position]
+    assert fanout.lagged == 1 and fanout.listeners == 1
+    # Reading again, it catches up from the store, in order, then listens again.
+    assert await positions(stalled, 10) == list(range(2, 12))
+    live.queue.put_nowait(notice(log.record()))
+    assert await positions(stalled, 1) == [12] and await positions(reader, 1) == [12]
+    await reader.aclose()  # type: ignore[attr-defined]
+    await stalled.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_failing_follower_is_restarted_and_subscribers_lose_nothing(
+    log: MemoryLog, bus: ScriptedBus, services: Services
+) -> None:
+    failures = 1
     read_all = log.read_all
 
-    async def counted(**kwargs: Any) -> list[RecordedEvent]:
-        nonlocal reads
-        reads += 1
+    async def failing_once(**kwargs: Any) -> list[RecordedEvent]:
+        nonlocal failures
+        if failures and kwargs.get("to_position") is None:  # the follower's reads only
+            failures -= 1
+            raise ConnectionError("database went away")
         return await read_all(**kwargs)
 
-    log.read_all = counted  # type: ignore[method-assign]
-    stream = follow_events(services, ADMIN, after=None, stream_id="p1", types=["PostEdited"])
-    first = asyncio.ensure_future(positions(stream, 1))
+    log.read_all = failing_once  # type: ignore[method-assign]
+    stream = follow_events(services, ADMIN, after=None)
+    pending = asyncio.ensure_future(positions(stream, 3))
     live = await bus.next_subscription(1)
-    catch_up_reads = reads
-    live.queue.put_nowait(notice(1, stream="p2"))
-    live.queue.put_nowait(notice(2, kind="PostLiked"))
+    log.record(3)
+    live.queue.put_nowait(notice(3))  # the follower fails reading these
+    again = await bus.next_subscription(2)  # restarted: it listens again
     log.record()
-    live.queue.put_nowait(notice(3))
-    assert await first == [1]
-    assert reads == catch_up_reads + 1
+    again.queue.put_nowait(notice(4))
+    assert await pending == [1, 2, 3]
+    assert await positions(stream, 1) == [4]
+    assert services.hub is not None and services.hub.log.fanout.restarts == 1
     await stream.aclose()  # type: ignore[attr-defined]
 
 
@@ -205,7 +265,8 @@ async def test_comment_added_sends_the_comments_missed_while_the_bus_cut_it_off(
         post = await world.post(alice, "Discuss")
         await world.run(AddComment(post, "Before subscribing"), bob)
         bus = ScriptedBus(PROJECTIONS_CHANNEL)
-        services = replace(world.services, bus=cast(Any, bus))
+        services = replace(world.services, bus=cast(Any, bus),
+                           hub=LiveHub(world.chronicle.store, cast(Any, bus)))
         stream = follow_comments(services, None, post)
         first = asyncio.ensure_future(anext(stream))
         live = await bus.next_subscription(1)
@@ -234,9 +295,13 @@ async def test_following_from_beyond_any_position_never_asks_the_store_past_64_b
         return await read_all(**kwargs)
 
     log.read_all = recording  # type: ignore[method-assign]
+    log.record(2)
     stream = follow_events(services, ADMIN, after=2**64 - 1)
     pending = asyncio.ensure_future(anext(stream))
-    await bus.next_subscription(1)  # the catch-up is over
+    live = await bus.next_subscription(1)  # the catch-up is over
+    log.record()
+    live.queue.put_nowait(notice(3))
+    await asyncio.sleep(0.05)
     pending.cancel()
     with pytest.raises(asyncio.CancelledError):
         await pending

@@ -182,8 +182,8 @@ async def _until_listening(world: World, stream: Stream, author: Actor) -> dict[
 
 
 FEED = """
-subscription($tag: String, $author: String) {
-  feed(tag: $tag, authorUsername: $author) {
+subscription($tag: String, $author: String, $after: Position) {
+  feed(tag: $tag, authorUsername: $author, after: $after) {
     change position post { id title status author { username } }
   }
 }

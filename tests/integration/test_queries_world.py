@@ -21,6 +21,7 @@ from chronicle.settings import Settings
 from domain.commands import Command, CreatePost, PromoteUser, RegisterUser
 from domain.ports import Actor, Outcome
 from resolvers.context import RequestContext, Services
+from resolvers.hub import LiveHub
 
 STOP_TIMEOUT = 30.0
 
@@ -35,6 +36,7 @@ class World:
             execute=chronicle.execute,
             tokens=chronicle.tokens,
             bus=chronicle.bus,
+            hub=LiveHub(chronicle.store, chronicle.bus, poll_interval=0.2),
         )
         self.schema = schema.build_schema()
 
@@ -93,9 +95,12 @@ async def open_world(database_url: str, data_dir: Path) -> AsyncIterator[World]:
         read_wait_timeout=5.0,
     )
     chronicle = await start(settings)
+    world = World(chronicle)
     try:
-        yield World(chronicle)
+        yield world
     finally:
+        assert world.services.hub is not None
+        await world.services.hub.close()
         await _stop(chronicle)
 
 
