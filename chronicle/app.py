@@ -9,6 +9,7 @@ is created inside the lifespan, never at import time (STACK-NOTES pitfall 7).
 from __future__ import annotations
 
 import gc
+import hmac
 import json
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from typing import Any
 
 import orjson
 import uvicorn
-from graphql import parse
+from graphql import GraphQLError, parse
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -36,19 +37,22 @@ from chronicle import logging as chronicle_logging
 from chronicle.bootstrap import Chronicle, start
 from chronicle.metrics import CONTENT_TYPE, Metrics
 from chronicle.settings import Settings
+from domain.errors import RateLimited
 from events.reading import Reader, reader_for
 from resolvers.context import Services
 from schema import build_schema
 from schema.context import (
     ChronicleContext,
     accept_connection,
+    bearer_token,
     current_request_id,
     http_context,
     new_request_id,
     socket_context,
 )
-from schema.limits import Limits
+from schema.limits import Limits, admit
 from schema.plans import Abandon, Plans
+from schema.quotas import Charge, Quotas, caller_key
 
 STATIC = Path(__file__).parent / "static"
 GRAPHIQL_INDEX = STATIC / "graphiql" / "index.html"
@@ -96,10 +100,12 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
     """strawberry's ASGI view with Chronicle's context, GraphiQL and error metrics."""
 
     def __init__(
-        self, schema: Any, metrics: Metrics, *, plans: bool = True, **options: Any
+        self, schema: Any, metrics: Metrics, *, quotas: Quotas, plans: bool = True,
+        **options: Any,
     ) -> None:
         super().__init__(schema, **options)
         self.metrics = metrics
+        self.quotas = quotas
         self.core_schema = schema._schema  # graphql-core's schema, for the plans
         self.plans = Plans(self.core_schema) if plans else None
 
@@ -153,24 +159,43 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         if request.headers.get("x-min-position"):
             return replay  # waiting for a position (and STALE_READ) is the full path's
         context = await self.get_context(request, Response())
+        # A plan skips the schema extension, not the quotas: charged here, or
+        # refused by the full path, which reports the refusal as specified.
+        charge = self._charge(context, plan.document, name, variables)
+        if charge is None:
+            return replay
         try:
             data = await plan.run(self.core_schema, context, variables)
         except Abandon:
             self.metrics.planned_queries.labels("abandoned").inc()
+            self.quotas.refund(_caller(context), charge.requested)  # the full path charges
             return replay
         self.metrics.planned_queries.labels("answered").inc()
         self.metrics.count_result([])
-        answer = Response(self.encode_json({"data": data}), media_type="application/json")
+        result = {"data": data, "extensions": {"cost": charge.as_extension()}}
+        answer = Response(self.encode_json(result), media_type="application/json")
         await answer(scope, receive, send)
         return None
+
+    def _charge(
+        self, context: ChronicleContext, document: Any, name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> Charge | None:
+        try:
+            return admit(self.quotas, self.core_schema, context, document, name, variables)
+        except (GraphQLError, RateLimited):
+            return None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> ChronicleContext:
         services: Services = request.app.state.services
-        if isinstance(request, WebSocket):
-            return socket_context(services)
-        return await http_context(services, request.headers)
+        context = (
+            socket_context(services) if isinstance(request, WebSocket)
+            else await http_context(services, request.headers)
+        )
+        context.client = request.client.host if request.client else None
+        return context
 
     async def on_ws_connect(
         self, context: ChronicleContext
@@ -204,6 +229,11 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             query, name = learn
             self.plans.learn(query, name, parse(query))
         return await super().process_result(request, result)
+
+
+def _caller(context: ChronicleContext) -> str:
+    actor = context.actor
+    return caller_key(actor.user_id if actor is not None else None, context.client)
 
 
 _PLANNED_KEYS = frozenset({"query", "operationName", "variables", "extensions"})
@@ -304,7 +334,25 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=503 if reasons else 200)
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def metrics_allowed(request: Request, token: str | None) -> bool:
+    """With a token, whoever sends it as a bearer token; without one, loopback clients only."""
+    if token:
+        sent = bearer_token(request.headers.get("authorization")) or ""
+        return hmac.compare_digest(sent.encode(), token.encode())
+    host = request.client.host if request.client else ""
+    return host in _LOOPBACK or host.startswith("127.")
+
+
 async def metrics_endpoint(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    if not metrics_allowed(request, settings.metrics_token):
+        return JSONResponse(
+            {"error": "metrics are served to loopback clients, or with CHRONICLE_METRICS_TOKEN"},
+            status_code=403,
+        )
     chronicle: Chronicle | None = getattr(request.app.state, "chronicle", None)
     metrics: Metrics = request.app.state.metrics
     if chronicle is not None:
@@ -340,11 +388,19 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     # pydantic-settings fills every field from the environment; mypy cannot see that
     settings = settings or Settings()  # type: ignore[call-arg]
     metrics = Metrics()
+    quotas = Quotas(
+        max_cost=settings.max_query_cost,
+        budget=settings.cost_budget_per_minute,
+        registrations=settings.registrations_per_window,
+        registration_seconds=settings.registration_window_seconds,
+        list_size=settings.max_page_size,
+    )
+    limits = Limits(settings.max_query_depth, settings.max_aliases, settings.max_tokens,
+                    settings.max_query_cost)
     graphql = ChronicleGraphQL(
-        build_schema(
-            Limits(settings.max_query_depth, settings.max_aliases, settings.max_tokens)
-        ),
+        build_schema(limits, quotas),
         metrics,
+        quotas=quotas,
         graphql_ide="graphiql",
         allowed_origins=settings.allowed_origins,
     )
@@ -388,6 +444,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.settings = settings
     app.state.chronicle = None
     metrics.watch_store(lambda: _store_metrics(app))
     app.add_middleware(RequestIds, metrics=metrics)

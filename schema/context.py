@@ -47,6 +47,8 @@ class ChronicleContext(RequestContext):
     """The websocket ``connection_init`` payload (strawberry sets it on connect)."""
     on_socket: bool = False
     """Shared by every operation of one websocket: each operation gets its own copy."""
+    client: str | None = None
+    """The client's address: anonymous callers' budgets and registrations count by it."""
 
 
 def parse_position(value: object, field: str) -> int | None:
