@@ -9,6 +9,7 @@ is created inside the lifespan, never at import time (STACK-NOTES pitfall 7).
 from __future__ import annotations
 
 import gc
+import hmac
 import json
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from typing import Any
 import orjson
 import uvicorn
 from cross_web import HTTPException
-from graphql import parse
+from graphql import GraphQLError, parse
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -47,7 +48,7 @@ from chronicle.graphql_http import (
 )
 from chronicle.metrics import CONTENT_TYPE, Metrics
 from chronicle.settings import Settings
-from domain.errors import Unauthenticated
+from domain.errors import RateLimited, Unauthenticated
 from events.reading import Reader, reader_for
 from resolvers.context import Services
 from resolvers.hub import LiveHub
@@ -55,13 +56,15 @@ from schema import build_schema
 from schema.context import (
     ChronicleContext,
     accept_connection,
+    bearer_token,
     current_request_id,
     http_context,
     new_request_id,
     socket_context,
 )
-from schema.limits import Limits
+from schema.limits import Limits, admit
 from schema.plans import Abandon, Plans
+from schema.quotas import Charge, Quotas, caller_key
 from schema.sockets import Identities, LegacyWSHandler, TransportWSHandler
 
 STATIC = Path(__file__).parent / "static"
@@ -117,10 +120,12 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
     """Set by the lifespan: closes sockets whose member's identity ended."""
 
     def __init__(
-        self, schema: Any, metrics: Metrics, *, plans: bool = True, **options: Any
+        self, schema: Any, metrics: Metrics, *, quotas: Quotas, plans: bool = True,
+        **options: Any,
     ) -> None:
         super().__init__(schema, **options)
         self.metrics = metrics
+        self.quotas = quotas
         self.core_schema = schema._schema  # graphql-core's schema, for the plans
         self.plans = Plans(self.core_schema) if plans else None
 
@@ -183,25 +188,44 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         if request.headers.get("x-min-position"):
             return replay  # waiting for a position (and STALE_READ) is the full path's
         context = await self.get_context(request, Response())
+        # A plan skips the schema extension, not the quotas: charged here, or
+        # refused by the full path, which reports the refusal as specified.
+        charge = self._charge(context, plan.document, name, variables)
+        if charge is None:
+            return replay
         try:
             data = await plan.run(self.core_schema, context, variables)
         except Abandon:
             self.metrics.planned_queries.labels("abandoned").inc()
+            self.quotas.refund(_caller(context), charge.requested)  # the full path charges
             return replay
         self.metrics.planned_queries.labels("answered").inc()
         self.metrics.count_result([])
-        answer = Response(self.encode_json({"data": data}),
+        result = {"data": data, "extensions": {"cost": charge.as_extension()}}
+        answer = Response(self.encode_json(result),
                           media_type=media_type_header(_media_type(request)))
         await answer(scope, receive, send)
         return None
+
+    def _charge(
+        self, context: ChronicleContext, document: Any, name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> Charge | None:
+        try:
+            return admit(self.quotas, self.core_schema, context, document, name, variables)
+        except (GraphQLError, RateLimited):
+            return None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> ChronicleContext:
         services: Services = request.app.state.services
-        if isinstance(request, WebSocket):
-            return socket_context(services)
-        return await http_context(services, request.headers)
+        context = (
+            socket_context(services) if isinstance(request, WebSocket)
+            else await http_context(services, request.headers)
+        )
+        context.client = request.client.host if request.client else None
+        return context
 
     async def on_ws_connect(
         self, context: ChronicleContext
@@ -282,6 +306,11 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
 
 def _media_type(request: Request | WebSocket) -> str:
     return preferred_media_type(request.headers.get("accept"))
+
+
+def _caller(context: ChronicleContext) -> str:
+    actor = context.actor
+    return caller_key(actor.user_id if actor is not None else None, context.client)
 
 
 _PLANNED_KEYS = frozenset({"query", "operationName", "variables", "extensions"})
@@ -392,7 +421,25 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=503 if reasons else 200)
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def metrics_allowed(request: Request, token: str | None) -> bool:
+    """With a token, whoever sends it as a bearer token; without one, loopback clients only."""
+    if token:
+        sent = bearer_token(request.headers.get("authorization")) or ""
+        return hmac.compare_digest(sent.encode(), token.encode())
+    host = request.client.host if request.client else ""
+    return host in _LOOPBACK or host.startswith("127.")
+
+
 async def metrics_endpoint(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    if not metrics_allowed(request, settings.metrics_token):
+        return JSONResponse(
+            {"error": "metrics are served to loopback clients, or with CHRONICLE_METRICS_TOKEN"},
+            status_code=403,
+        )
     chronicle: Chronicle | None = getattr(request.app.state, "chronicle", None)
     metrics: Metrics = request.app.state.metrics
     if chronicle is not None:
@@ -428,11 +475,19 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     # pydantic-settings fills every field from the environment; mypy cannot see that
     settings = settings or Settings()  # type: ignore[call-arg]
     metrics = Metrics()
+    quotas = Quotas(
+        max_cost=settings.max_query_cost,
+        budget=settings.cost_budget_per_minute,
+        registrations=settings.registrations_per_window,
+        registration_seconds=settings.registration_window_seconds,
+        list_size=settings.max_page_size,
+    )
+    limits = Limits(settings.max_query_depth, settings.max_aliases, settings.max_tokens,
+                    settings.max_query_cost)
     graphql = ChronicleGraphQL(
-        build_schema(
-            Limits(settings.max_query_depth, settings.max_aliases, settings.max_tokens)
-        ),
+        build_schema(limits, quotas),
         metrics,
+        quotas=quotas,
         graphql_ide="graphiql",
         allowed_origins=settings.allowed_origins,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
@@ -483,6 +538,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.settings = settings
     app.state.chronicle = None
     metrics.watch_store(lambda: _store_metrics(app))
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    max_query_cost: int = 5000
+    """Most nodes one operation may ask for (README.md, "Query cost"); 0: no limit."""
+    cost_budget_per_minute: int = 20000
+    """Cost each member (or anonymous client address) may spend per minute; 0: no limit."""
+    registrations_per_window: int = 5
+    """Registrations per client address per ``registration_window_seconds``; 0: no limit."""
+    registration_window_seconds: int = 600
+    metrics_token: str | None = None
+    """When set, /metrics wants ``Authorization: Bearer <token>``; unset, it answers
+    loopback clients only."""
     ws_per_message_deflate: bool = False
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
     """Largest HTTP request body (HTTP 413 past it); websocket frames have their own cap."""

@@ -8,18 +8,19 @@ from strawberry.schema.config import StrawberryConfig
 from schema.limits import Limits, schema_extensions
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.quotas import Quotas
 from schema.scalars import SCALAR_MAP
 from schema.sharing import SharedResults
 from schema.subscription import Subscription
 
 
-def build_schema(limits: Limits | None = None) -> strawberry.Schema:
-    """Query, Mutation and Subscription with the error mapping, limits and caches."""
+def build_schema(limits: Limits | None = None, quotas: Quotas | None = None) -> strawberry.Schema:
+    """Query, Mutation and Subscription with the error mapping, limits, quotas and caches."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=schema_extensions(limits),
+        extensions=schema_extensions(limits, quotas),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=SharedResults,
     )

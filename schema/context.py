@@ -53,6 +53,8 @@ class ChronicleContext(RequestContext):
     """Shared by every operation of one websocket: each operation gets its own copy."""
     token_claims: TokenClaims | None = None
     """What the websocket's token said when ``connection_init`` was accepted."""
+    client: str | None = None
+    """The client's address: anonymous callers' budgets and registrations count by it."""
 
 
 MAX_LOG_POSITION = 2**63 - 1

@@ -18,7 +18,11 @@ What it does, stage by stage:
   145 -> 312 req/s). The cache is keyed by the rule classes too, so the depth
   and alias rules are created once here: strawberry's limiters create a new
   rule class per instance, which would miss the cache on every request;
-- execute: wait for the position the operation asks for, or STALE_READ.
+- execute: the operation's cost (``schema.cost``, now that its variables are
+  known) is admitted or refused by ``schema.quotas`` before anything runs,
+  for queries, mutations and subscriptions alike, and every result shows it
+  in ``extensions.cost``; then wait for the position the operation asks for,
+  or STALE_READ.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import ASTValidationRule, ExecutionResult, GraphQLError
+from graphql import ASTValidationRule, DocumentNode, ExecutionResult, GraphQLError, GraphQLSchema
 from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
@@ -36,12 +40,15 @@ from strawberry.extensions import (
     max_aliases,
     query_depth_limiter,
 )
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, RateLimited
 from resolvers.consistency import StaleRead
 from schema.context import operation_context, wait_for_requested_position
+from schema.cost import operation_cost, root_field_count
 from schema.errors import rewrite_errors
+from schema.quotas import Charge, Quotas, caller_key
 
 Extension = Callable[[], SchemaExtension]
 
@@ -57,13 +64,18 @@ class Limits:
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    max_query_cost: int = 5000
 
 
 class Operation(SchemaExtension):
-    def __init__(self, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]) -> None:
+    def __init__(
+        self, max_tokens: int, rules: tuple[type[ASTValidationRule], ...], quotas: Quotas
+    ) -> None:
         super().__init__()
         self.max_tokens = max_tokens
         self.rules = rules
+        self.quotas = quotas
+        self.cost: Charge | None = None
 
     def on_operation(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -82,20 +94,26 @@ class Operation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         ctx.pre_execution_errors = _validate(
-            ctx.schema._schema, ctx.graphql_document, ctx.validation_rules
+            _core_schema(ctx), ctx.graphql_document, ctx.validation_rules
         )
         yield
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         try:
+            self.cost = admit(self.quotas, _core_schema(ctx), ctx.context, ctx.graphql_document,
+                              ctx.operation_name, ctx.variables)
             await wait_for_requested_position(ctx.context, ctx.operation_extensions)
-        except (StaleRead, InvalidInput) as refusal:
+        except (StaleRead, InvalidInput, RateLimited, GraphQLError) as refusal:
             if ctx.operation_type is OperationType.SUBSCRIPTION:
                 raise  # strawberry turns it into the subscription's error result
-            error = GraphQLError(str(refusal), original_error=refusal)
+            error = (refusal if isinstance(refusal, GraphQLError)
+                     else GraphQLError(str(refusal), original_error=refusal))
             ctx.result = ExecutionResult(data=None, errors=[error])
         yield
+
+    def get_results(self) -> dict[str, Any]:
+        return {} if self.cost is None else {"cost": self.cost.as_extension()}
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         rewrite_errors(result, self._request_id())
@@ -105,10 +123,40 @@ class Operation(SchemaExtension):
         return getattr(self.execution_context.context, "request_id", None)
 
 
-def schema_extensions(limits: Limits | None = None) -> list[Extension]:
+def admit(
+    quotas: Quotas, schema: GraphQLSchema, context: Any, document: DocumentNode | None,
+    operation_name: str | None, variables: dict[str, Any] | None,
+) -> Charge:
+    """Charge the operation's caller for its cost, or refuse it before it runs.
+
+    Raises the BAD_USER_INPUT GraphQLError of a too costly operation, or RateLimited.
+    """
+    if document is None:
+        return Charge(1, quotas.max_cost)
+    cost = operation_cost(schema, document, operation_name, variables,
+                          list_size=quotas.list_size)
+    registrations = root_field_count(document, operation_name, "register")
+    actor = getattr(context, "actor", None)
+    client = getattr(context, "client", None) or "unknown"
+    caller = caller_key(actor.user_id if actor is not None else None, client)
+    return quotas.admit(caller, client, cost, registrations)
+
+
+def _core_schema(ctx: ExecutionContext) -> GraphQLSchema:
+    return ctx.schema._schema
+
+
+def default_quotas(limits: Limits) -> Quotas:
+    """Per-request cost only: what a schema built without an app's quotas enforces."""
+    return Quotas(max_cost=limits.max_query_cost, budget=0)
+
+
+def schema_extensions(limits: Limits | None = None, quotas: Quotas | None = None
+                      ) -> list[Extension]:
     limits = limits or Limits()
     rules = (
         query_depth_limiter.create_validator(limits.max_query_depth, None),
         max_aliases.create_validator(limits.max_aliases),
     )
-    return [lambda: Operation(limits.max_tokens, rules)]
+    shared = quotas or default_quotas(limits)
+    return [lambda: Operation(limits.max_tokens, rules, shared)]

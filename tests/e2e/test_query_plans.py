@@ -35,7 +35,7 @@ def answered_by_plans(server: Server) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-async def test_a_repeated_query_is_answered_by_its_plan_with_the_same_body(
+async def test_a_repeated_query_is_answered_by_its_plan_with_the_same_answer(
     server: Server, api: Api
 ) -> None:
     member = await register(api)
@@ -47,7 +47,11 @@ async def test_a_repeated_query_is_answered_by_its_plan_with_the_same_body(
     second = await api.raw(body, headers=headers)
     assert answered_by_plans(server) == before + 1
     assert second.status_code == first.status_code == 200
-    assert second.content == first.content
+    assert second.json()["data"] == first.json()["data"]
+    # charged the same cost as the full path (README.md, "Query cost")
+    first_cost, second_cost = (r.json()["extensions"]["cost"] for r in (first, second))
+    assert second_cost["requested"] == first_cost["requested"]
+    assert second_cost["remaining"] == first_cost["remaining"] - first_cost["requested"]
     assert second.headers["content-type"] == first.headers["content-type"]
     assert second.headers["x-request-id"] != first.headers["x-request-id"]
     titles = [e["node"]["title"] for e in second.json()["data"]["posts"]["edges"]]
