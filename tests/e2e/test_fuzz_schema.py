@@ -322,7 +322,7 @@ def _read_model(server: Server, admin: Member) -> list[Any]:
             after = page["pageInfo"]["endCursor"]
     users = server.post_sync("{ users(first: 100) { edges { node { id username role } } } }",
                              token=admin.token)
-    return sorted(rows, key=lambda row: row["id"]) + [users]
+    return [*sorted(rows, key=lambda row: row["id"]), users]
 
 
 def _projections(server: Server, admin: Member) -> list[dict[str, Any]]:
