@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck schema bench-log bench-http bench-fanout clean
+.PHONY: install run test fuzz lint typecheck schema bench-log bench-http bench-fanout clean
 
 GRAPHIQL_SRC := web/graphiql
 GRAPHIQL := chronicle/static/graphiql/index.html
@@ -34,6 +34,11 @@ run: install
 
 test: install lint typecheck
 	$(BIN)/python -m pytest -q
+
+# A longer fuzzing run than make test's, with a new seed each time.
+fuzz: install
+	CHRONICLE_FUZZ_RANDOM=1 CHRONICLE_FUZZ_EXAMPLES=$${EXAMPLES:-2000} \
+		$(BIN)/python -m pytest -q tests/e2e/test_fuzz_schema.py --hypothesis-show-statistics
 
 lint: install
 	$(BIN)/ruff check .
