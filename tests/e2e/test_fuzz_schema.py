@@ -48,7 +48,7 @@ RANDOM = bool(os.environ.get("CHRONICLE_FUZZ_RANDOM"))
 SERVER_SETTINGS = {
     "CHRONICLE_LOGIN_MAX_FAILURES": "1000",
     "CHRONICLE_REGISTRATIONS_PER_WINDOW": "100000",
-    "CHRONICLE_QUERY_COST_PER_MINUTE": "100000000",
+    "CHRONICLE_COST_BUDGET_PER_MINUTE": "100000000",
 }
 
 # Destroying the fuzzer's own accounts would only turn the rest of the run into
