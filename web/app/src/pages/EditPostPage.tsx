@@ -11,7 +11,7 @@ import { PostQuery } from "./PostPage";
 
 export function EditPostPage() {
   const { id = "" } = useParams();
-  const { data, loading, error } = useQuery(PostQuery, { variables: { id } });
+  const { data, loading, error, refetch } = useQuery(PostQuery, { variables: { id } });
   if (loading && !data) return <Loading label="Loading the post…" />;
   if (error && !data) return <ErrorMessage error={error} title="The post could not be loaded." />;
   if (!data?.post) {
@@ -22,10 +22,10 @@ export function EditPostPage() {
       </div>
     );
   }
-  return <EditForm post={data.post} />;
+  return <EditForm post={data.post} refresh={() => refetch()} />;
 }
 
-function EditForm({ post }: { post: PostCard_PostFragment }) {
+function EditForm({ post, refresh }: { post: PostCard_PostFragment; refresh: () => Promise<unknown> }) {
   const navigate = useNavigate();
   // The draft remembers the version it was based on: that is the expectedVersion.
   const [draft, setDraft, clearDraft] = useDraft<PostDraft & { baseVersion: number }>(`chronicle.edit.${post.id}`, {
@@ -54,6 +54,8 @@ function EditForm({ post }: { post: PostCard_PostFragment }) {
       clearDraft();
       navigate(`/posts/${post.id}`);
     } catch (e) {
+      // On a conflict, read the newer version to show it beside the kept text.
+      if (hasCode(e, "CONFLICT")) await refresh().catch(() => undefined);
       setError(e);
     }
   }

@@ -203,14 +203,14 @@ function Comments({
   }
 
   return (
-    <section className="comments" aria-labelledby="comments-title">
+    <section className="comments">
       <h2 id="comments-title">
         Comments <span className="muted">({total})</span>
       </h2>
       {comments.length === 0 ? (
         <p className="muted">No comments yet.</p>
       ) : (
-        <ol className="comment-list" aria-label="Comments">
+        <ol className="comment-list" aria-label="Discussion">
           {comments.map((comment) => (
             <CommentItem key={comment.id} comment={comment} />
           ))}
