@@ -26,6 +26,29 @@ test("a member registers, stays signed in across a reload, signs out and back in
   await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
 });
 
+test("an expired session leads to sign-in and back, keeping what was typed", async ({ member }) => {
+  const { page, username, password } = await member("sleepy");
+  await page.getByRole("link", { name: "New post" }).click();
+  await page.getByLabel("Title").fill("Typed before the token expired");
+  await page.getByLabel("Body").fill("Every word of it.");
+  // The token is no longer accepted (as when it expires).
+  await page.evaluate(() => {
+    const saved = JSON.parse(localStorage.getItem("chronicle.session") ?? "{}") as Record<string, unknown>;
+    localStorage.setItem("chronicle.session", JSON.stringify({ ...saved, token: "expired.token.value" }));
+  });
+  await page.reload();
+  await expect(page.getByText("Your session has ended")).toBeVisible();
+  await expect(page).toHaveURL(/\/signin$/);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/new$/);
+  await expect(page.getByLabel("Title")).toHaveValue("Typed before the token expired");
+  await expect(page.getByLabel("Body")).toHaveValue("Every word of it.");
+  await page.getByRole("button", { name: "Publish" }).click();
+  await expect(page.getByRole("heading", { name: "Typed before the token expired" })).toBeVisible();
+});
+
 test("a post published by one member reaches the other's feed behind a pill, without moving the page", async ({ member, server }) => {
   const author = await member("author");
   const reader = await member("reader");

@@ -1,9 +1,20 @@
-import { useApolloClient } from "@apollo/client/react";
+import { useApolloClient, useQuery } from "@apollo/client/react";
 import { useEffect } from "react";
 import { Link, NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { useServices } from "../apollo/context";
+import { graphql } from "../gql";
 import { useSession } from "../hooks/useSession";
 import { ConnectionStatus } from "./ConnectionStatus";
+
+const Me = graphql(`
+  query Me {
+    me {
+      id
+      username
+      displayName
+    }
+  }
+`);
 
 export function Layout() {
   const { session, connection } = useServices();
@@ -11,6 +22,12 @@ export function Layout() {
   const client = useApolloClient();
   const navigate = useNavigate();
   const location = useLocation();
+
+  // The server treats an expired token as none: `me` is then null.
+  const me = useQuery(Me, { skip: !user });
+  useEffect(() => {
+    if (user && me.data && me.data.me === null) session.expire();
+  }, [user, me.data, session]);
 
   // A refused token leads to sign-in, and back to where the person was after.
   useEffect(() => {

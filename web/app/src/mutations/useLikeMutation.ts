@@ -1,7 +1,7 @@
 import { useMutation } from "@apollo/client/react";
 import { graphql } from "../gql";
 
-const LikePost = graphql(`
+export const LikePost = graphql(`
   mutation LikePost($id: ID!) {
     likePost(id: $id) {
       position

@@ -35,7 +35,7 @@ export const PostQuery = graphql(`
   }
 `);
 
-const PostChanged = graphql(`
+export const PostChanged = graphql(`
   subscription PostChanged($id: ID!) {
     postChanged(id: $id) {
       ...PostCard_post
@@ -43,7 +43,7 @@ const PostChanged = graphql(`
   }
 `);
 
-const CommentAdded = graphql(`
+export const CommentAdded = graphql(`
   subscription CommentAdded($postId: ID!) {
     commentAdded(postId: $postId) {
       ...Comment_comment
