@@ -29,6 +29,10 @@ export function excerpt(body: string, length = 220): string {
   return body.length > length ? `${body.slice(0, length).trimEnd()}…` : body;
 }
 
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 export function PostCard({ post }: { post: PostCard_PostFragment }) {
   const headingId = `post-${post.id}-title`;
   return (
@@ -49,8 +53,8 @@ export function PostCard({ post }: { post: PostCard_PostFragment }) {
       <footer className="post-card-footer">
         <Tags tags={post.tags} />
         <span className="counts">
-          <span aria-label={`${post.likeCount} likes`}>♥ {post.likeCount}</span>
-          <span aria-label={`${post.commentCount} comments`}>💬 {post.commentCount}</span>
+          <span>{plural(post.likeCount, "like")}</span>
+          <span>{plural(post.commentCount, "comment")}</span>
         </span>
       </footer>
     </article>

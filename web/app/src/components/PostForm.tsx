@@ -1,4 +1,4 @@
-import type { FormEvent, ReactNode } from "react";
+import { useEffect, useRef, type FormEvent, type ReactNode } from "react";
 
 export interface PostDraft {
   title: string;
@@ -26,13 +26,18 @@ interface Props {
 
 /** Title, body and tags; each field shows the server's message about it. */
 export function PostForm({ draft, onChange, fieldErrors, onSubmit, busy, actions, children }: Props) {
+  const form = useRef<HTMLFormElement>(null);
+  // After a refused submit, the keyboard goes to the first field to correct.
+  useEffect(() => {
+    form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [fieldErrors]);
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
     onSubmit(submitter?.value ?? actions[0]?.intent ?? "");
   }
   return (
-    <form className="post-form card" onSubmit={submit} noValidate>
+    <form className="post-form card" onSubmit={submit} noValidate ref={form}>
       <Field id="post-title" label="Title" error={fieldErrors.title}>
         {(props) => <input {...props} value={draft.title} onChange={(e) => onChange({ title: e.target.value })} />}
       </Field>

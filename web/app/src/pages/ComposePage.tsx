@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { useNavigate } from "react-router";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { parseTags, PostForm, type PostDraft } from "../components/PostForm";
@@ -19,7 +19,7 @@ export function ComposePage() {
   });
   const [createPost, { loading }] = useCreatePost();
   const [error, setError] = useState<unknown>(null);
-  const report = describe(error);
+  const report = useMemo(() => describe(error), [error]);
 
   async function submit(intent: string) {
     setError(null);

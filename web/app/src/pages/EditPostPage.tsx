@@ -1,5 +1,5 @@
 import { useQuery } from "@apollo/client/react";
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
 import { parseTags, PostForm, type PostDraft } from "../components/PostForm";
@@ -37,7 +37,7 @@ function EditForm({ post, refresh }: { post: PostCard_PostFragment; refresh: () 
   const [editPost, editing] = useEditPost();
   const [publishPost, publishing] = usePublishPost();
   const [error, setError] = useState<unknown>(null);
-  const report = describe(error);
+  const report = useMemo(() => describe(error), [error]);
   const conflict = hasCode(error, "CONFLICT");
 
   async function submit(intent: string) {
