@@ -41,7 +41,7 @@ $(WEB_SRC)/node_modules/.installed: $(WEB_SRC)/package-lock.json
 
 $(WEB): $(WEB_SRC)/node_modules/.installed schema.graphql $(WEB_SRC)/index.html \
 		$(WEB_SRC)/vite.config.ts $(WEB_SRC)/codegen.ts $(WEB_SRC)/tsconfig.json \
-		$(shell find $(WEB_SRC)/src -type f -not -path '*/gql/*' 2>/dev/null)
+		$(wildcard $(WEB_SRC)/public/*) $(shell find $(WEB_SRC)/src -type f -not -path '*/gql/*' 2>/dev/null)
 	cd $(WEB_SRC) && npm run --silent build -- --logLevel warn
 
 run: install

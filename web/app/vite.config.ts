@@ -18,6 +18,10 @@ function ignoreOutputInGit(): Plugin {
 export default defineConfig({
   base: "/",
   plugins: [react(), ignoreOutputInGit()],
+  // `npx vite` for development, against a `chronicle serve` on port 8000.
+  server: {
+    proxy: { "/graphql": { target: "http://127.0.0.1:8000", ws: true } },
+  },
   build: {
     outDir: "../../chronicle/static/web",
     emptyOutDir: true,

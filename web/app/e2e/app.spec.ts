@@ -168,7 +168,8 @@ test("an invalid post shows the server's messages beside the fields and loses no
 test("after the socket is cut and restored, the views catch up with what was written meanwhile", async ({ member, server }, testInfo) => {
   testInfo.annotations.push({ type: "socket-cut", description: "the test closes the websocket on purpose" });
   const author = await member("talker");
-  const post = await createPost(server, await author.token(), "Stay tuned");
+  const token = await author.token();
+  const post = await createPost(server, token, "Stay tuned");
   const { page, context } = await member("listener");
 
   let down = false;
@@ -181,27 +182,40 @@ test("after the socket is cut and restored, the views catch up with what was wri
     socket.connectToServer();
     open.push(socket);
   });
+  // Two live views in two tabs: the post's page and the feed.
   await page.goto(`/posts/${post.id}`);
+  const feedPage = await context.newPage();
+  await feedPage.goto("/");
+  const feed = feedPage.getByRole("list", { name: "Feed" });
+  await expect(feed.getByRole("heading", { name: "Stay tuned" })).toBeVisible();
   const status = page.getByRole("status", { name: "Connection" });
   await expect(status).toHaveText("Live");
+  await expect(feedPage.getByRole("status", { name: "Connection" })).toHaveText("Live");
 
   down = true;
   for (const socket of open.splice(0)) await socket.close();
   await expect(status).not.toHaveText("Live");
+  await expect(feedPage.getByRole("status", { name: "Connection" })).not.toHaveText("Live");
 
-  const token = await author.token();
   await api(server, `mutation($input: AddCommentInput!) { addComment(input: $input) { position } }`,
     { input: { postId: post.id, body: "Written while you were away" } }, token);
   await api(server, `mutation($input: EditPostInput!) { editPost(input: $input) { position } }`,
     { input: { id: post.id, title: "Stay tuned (updated)" } }, token);
+  await createPost(server, token, "Published while you were away");
   await expect(page.getByText("Written while you were away")).toHaveCount(0);
 
   down = false;
-  const retry = page.getByRole("button", { name: "Retry" });
-  if (await retry.isVisible()) await retry.click();
-  await expect(status).toHaveText("Live", { timeout: 30_000 });
+  for (const tab of [page, feedPage]) {
+    const retry = tab.getByRole("button", { name: "Retry" });
+    if (await retry.isVisible()) await retry.click();
+    await expect(tab.getByRole("status", { name: "Connection" })).toHaveText("Live", { timeout: 30_000 });
+  }
   await expect(page.getByRole("heading", { name: "Stay tuned (updated)" })).toBeVisible();
   await expect(page.getByRole("list", { name: "Discussion" }).getByText("Written while you were away")).toBeVisible();
+  // The feed: the shown post changed in place, the new one waits behind the pill.
+  await expect(feed.getByRole("heading", { name: "Stay tuned (updated)" })).toBeVisible();
+  await feedPage.getByRole("button", { name: "1 new posts" }).click();
+  await expect(feed.getByRole("article").first().getByRole("heading")).toHaveText("Published while you were away");
   // And it is live again afterwards.
   await api(server, `mutation($input: AddCommentInput!) { addComment(input: $input) { position } }`,
     { input: { postId: post.id, body: "And this one live" } }, token);
