@@ -41,10 +41,12 @@ export function createCache(): InMemoryCache {
       Query: {
         fields: {
           posts: cursorPages(["tag", "authorUsername", "status", "search", "asOf"]),
-          // post(id) reads a Post already in the cache (from the feed) at once.
+          // post(id) reads a Post already in the cache (from the feed) at once;
+          // a post the server said does not exist stays null (no refetch loop).
           post: {
             read(existing, { args, toReference }) {
-              return existing ?? (args?.id ? toReference({ __typename: "Post", id: args.id }) : undefined);
+              if (existing !== undefined) return existing;
+              return typeof args?.id === "string" ? toReference({ __typename: "Post", id: args.id }) : undefined;
             },
           },
         },

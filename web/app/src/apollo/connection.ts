@@ -26,9 +26,10 @@ export class Connection {
   private socket: WebSocket | null = null;
   private wakeUp: (() => void) | null = null;
 
-  constructor(url: string, session: Session) {
+  constructor(url: string, session: Session, webSocketImpl?: unknown) {
     this.client = createClient({
       url,
+      ...(webSocketImpl ? { webSocketImpl } : {}),
       lazy: false,
       retryAttempts: Number.POSITIVE_INFINITY,
       connectionParams: () => {

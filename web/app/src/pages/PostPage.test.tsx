@@ -64,4 +64,14 @@ describe("PostPage", () => {
     expect(screen.getByRole("button", { name: "Add comment" })).toBeDisabled();
     expect(screen.getByText("No comments yet.")).toBeInTheDocument();
   });
+
+  it("says when a post does not exist, without asking again and again", async () => {
+    const mocks: MockLink.MockedResponse[] = [
+      { request: { query: PostQuery, variables: { id: "404" } }, result: { data: { post: null } }, delay: 0 },
+      silent(PostChanged, { id: "404" }),
+      silent(CommentAdded, { postId: "404" }),
+    ];
+    renderApp(<PostPage />, { mocks, path: "/posts/:id", route: "/posts/404" });
+    expect(await screen.findByRole("heading", { name: "Post not found" })).toBeInTheDocument();
+  });
 });
