@@ -142,6 +142,44 @@ test("an edit that conflicts with a change made meanwhile says so and keeps the 
   await other.context.close();
 });
 
+test("the author saves a draft, publishes, archives and deletes it, with the keyboard", async ({ member }) => {
+  const { page } = await member("keys");
+  await page.getByRole("link", { name: "New post" }).click();
+  await page.getByLabel("Title").focus();
+  await page.keyboard.type("Drafted by keyboard");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("Body typed without a mouse.");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("keyboard");
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "Publish" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "Save draft" })).toBeFocused();
+  // Focus is visible: the focused control draws an outline.
+  const outline = await page.getByRole("button", { name: "Save draft" }).evaluate((el) => getComputedStyle(el).outlineStyle);
+  expect(outline).not.toBe("none");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "Drafted by keyboard" })).toBeVisible();
+  await expect(page.getByText("Draft", { exact: true })).toBeVisible();
+
+  await page.getByRole("link", { name: "Drafts" }).click();
+  await expect(page.getByRole("list", { name: "Drafts" }).getByRole("heading", { name: "Drafted by keyboard" })).toBeVisible();
+  await page.getByRole("link", { name: "Drafted by keyboard" }).click();
+
+  await page.getByRole("button", { name: "Publish" }).click();
+  await expect(page.getByRole("button", { name: "Archive" })).toBeVisible();
+  await expect(page.getByText("Draft", { exact: true })).toHaveCount(0);
+  await page.getByRole("link", { name: "Feed", exact: true }).click();
+  await expect(page.getByRole("list", { name: "Feed" }).getByRole("heading", { name: "Drafted by keyboard" })).toBeVisible();
+  await page.getByRole("link", { name: "Drafted by keyboard" }).click();
+  await page.getByRole("button", { name: "Archive" }).click();
+  await expect(page.getByText("Archived", { exact: true })).toBeVisible();
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.getByRole("button", { name: "Delete" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByText("No posts here yet.")).toBeVisible();
+});
+
 test("an invalid post shows the server's messages beside the fields and loses nothing", async ({ member }) => {
   const { page } = await member("typo");
   await page.getByRole("link", { name: "New post" }).click();
