@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Session } from "../apollo/session";
 import { LikePost } from "../mutations/useLikeMutation";
 import { post, renderApp } from "../test/render";
-import { CommentAdded, PostChanged, PostPage, PostQuery } from "./PostPage";
+import { CommentAdded, MoreComments, PostChanged, PostPage, PostQuery } from "./PostPage";
 
 const silent = (query: unknown, variables: object): MockLink.MockedResponse => ({
   request: { query: query as MockLink.MockedResponse["request"]["query"], variables },
@@ -73,5 +73,43 @@ describe("PostPage", () => {
     ];
     renderApp(<PostPage />, { mocks, path: "/posts/:id", route: "/posts/404" });
     expect(await screen.findByRole("heading", { name: "Post not found" })).toBeInTheDocument();
+  });
+
+  it("shows more comments on request, after the ones it has", async () => {
+    const comment = (id: string) => ({
+      __typename: "CommentEdge",
+      cursor: `c${id}`,
+      node: {
+        __typename: "Comment", id, postId: "7", body: `Comment ${id}`, createdAt: "2026-01-01T00:00:00Z", editedAt: null,
+        author: { __typename: "User", id: "u1", username: "ada", displayName: "Ada" },
+      },
+    });
+    const first = {
+      data: {
+        post: {
+          ...postResult.data.post,
+          comments: { __typename: "CommentConnection", edges: [comment("1")], pageInfo: { __typename: "PageInfo", hasNextPage: true, endCursor: "c1" }, totalCount: 2 },
+        },
+      },
+    };
+    const next = {
+      data: {
+        post: {
+          __typename: "Post", id: "7",
+          comments: { __typename: "CommentConnection", edges: [comment("2")], pageInfo: { __typename: "PageInfo", hasNextPage: false, endCursor: "c2" }, totalCount: 2 },
+        },
+      },
+    };
+    const mocks: MockLink.MockedResponse[] = [
+      { request: { query: PostQuery, variables: { id: "7" } }, result: first, delay: 0 },
+      { request: { query: MoreComments, variables: { id: "7", after: "c1" } }, result: next, delay: 0 },
+      silent(PostChanged, { id: "7" }),
+      silent(CommentAdded, { postId: "7" }),
+    ];
+    renderApp(<PostPage />, { mocks, path: "/posts/:id", route: "/posts/7" });
+    await userEvent.click(await screen.findByRole("button", { name: "Show more comments" }));
+    expect(await screen.findByText("Comment 2")).toBeInTheDocument();
+    expect(screen.getByText("Comment 1")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Show more comments" })).not.toBeInTheDocument();
   });
 });

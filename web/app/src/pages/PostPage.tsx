@@ -1,4 +1,4 @@
-import { useQuery, useSubscription } from "@apollo/client/react";
+import { useApolloClient, useQuery, useSubscription } from "@apollo/client/react";
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { CommentItem } from "../components/CommentItem";
@@ -19,6 +19,27 @@ export const PostQuery = graphql(`
     post(id: $id) {
       ...PostCard_post
       comments(first: 100) {
+        edges {
+          cursor
+          node {
+            ...Comment_comment
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        totalCount
+      }
+    }
+  }
+`);
+
+export const MoreComments = graphql(`
+  query MoreComments($id: ID!, $after: String) {
+    post(id: $id) {
+      id
+      comments(first: 100, after: $after) {
         edges {
           cursor
           node {
@@ -107,7 +128,13 @@ export function PostPage() {
       <Tags tags={post.tags} />
       <LikeButton post={post} signedIn={Boolean(user)} />
       {isAuthor && <AuthorActions post={post} onConflict={() => refetch()} />}
-      <Comments postId={post.id} comments={post.comments.edges.map((edge) => edge.node)} total={post.comments.totalCount} signedIn={Boolean(user)} />
+      <Comments
+        postId={post.id}
+        comments={post.comments.edges.map((edge) => edge.node)}
+        total={post.comments.totalCount}
+        pageInfo={post.comments.pageInfo}
+        signedIn={Boolean(user)}
+      />
     </article>
   );
 }
@@ -177,13 +204,27 @@ function Comments({
   postId,
   comments,
   total,
+  pageInfo,
   signedIn,
 }: {
   postId: string;
   comments: Parameters<typeof CommentItem>[0]["comment"][];
   total: number;
+  pageInfo: { hasNextPage: boolean; endCursor?: string | null };
   signedIn: boolean;
 }) {
+  const client = useApolloClient();
+  const [more, setMore] = useState<{ loading: boolean; error: unknown }>({ loading: false, error: null });
+  // The next page is written into the cache, where Post.comments' policy appends it.
+  async function showMore() {
+    setMore({ loading: true, error: null });
+    try {
+      await client.query({ query: MoreComments, variables: { id: postId, after: pageInfo.endCursor ?? null }, fetchPolicy: "network-only" });
+      setMore({ loading: false, error: null });
+    } catch (error) {
+      setMore({ loading: false, error });
+    }
+  }
   const [draft, setDraft] = useDraft(`chronicle.comment.${postId}`, { body: "", key: "", keyFor: "" });
   const [addComment, { loading, error }] = useCommentMutation();
   const fieldError = describe(error).fields.body;
@@ -216,6 +257,12 @@ function Comments({
           ))}
         </ol>
       )}
+      {pageInfo.hasNextPage && (
+        <button type="button" className="load-more" onClick={() => void showMore()} disabled={more.loading}>
+          {more.loading ? "Loading comments…" : "Show more comments"}
+        </button>
+      )}
+      {more.error ? <ErrorMessage error={more.error} title="More comments could not be loaded." /> : null}
       {signedIn ? (
         <form onSubmit={submit} className="comment-form">
           <label htmlFor="comment-body">Comment</label>
