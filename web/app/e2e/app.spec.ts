@@ -84,6 +84,10 @@ test("a post published by one member reaches the other's feed behind a pill, wit
   await author.page.getByRole("button", { name: "Save changes" }).click();
   await expect(feed.getByRole("article").first().getByRole("heading")).toHaveText("Hello, edited");
 
+  // The author's own feed, visited again, starts with the new post.
+  await author.page.getByRole("link", { name: "Feed", exact: true }).click();
+  await expect(author.page.getByRole("list", { name: "Feed" }).getByRole("article").first().getByRole("heading")).toHaveText("Hello, edited");
+
   // Filters live in the URL.
   await reader.page.goto("/?tag=odd");
   await expect(feed.getByRole("article")).toHaveCount(13);

@@ -92,8 +92,13 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
   const { session } = useServices();
   const { user } = useSession();
   const variables = { first: PAGE_SIZE, tag, author };
+  // Each visit reads the head of the feed again (what was published since the
+  // last visit, own posts included); while the page stays open, new posts only
+  // come through the pill.
   const { data, error, loading, fetchMore, updateQuery, refetch } = useQuery(FeedQuery, {
     variables,
+    fetchPolicy: "cache-and-network",
+    nextFetchPolicy: "cache-first",
     notifyOnNetworkStatusChange: false,
   });
   const [pending, setPending] = useState<string[]>([]);
