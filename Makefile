@@ -4,12 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test fuzz lint typecheck schema bench-log bench-http bench-fanout clean
+.PHONY: install run test fuzz lint typecheck schema web-test bench-log bench-http bench-fanout clean
 
 GRAPHIQL_SRC := web/graphiql
 GRAPHIQL := chronicle/static/graphiql/index.html
+WEB_SRC := web/app
+WEB := chronicle/static/web/index.html
+# npm never downloads a browser here: the browser tests drive Debian's chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-install: $(STAMP) $(GRAPHIQL)
+install: $(STAMP) $(GRAPHIQL) $(WEB)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,12 +32,31 @@ $(GRAPHIQL): $(GRAPHIQL_SRC)/node_modules/.installed $(GRAPHIQL_SRC)/index.html 
 		$(GRAPHIQL_SRC)/vite.config.ts $(GRAPHIQL_SRC)/tsconfig.json $(wildcard $(GRAPHIQL_SRC)/src/*)
 	cd $(GRAPHIQL_SRC) && npm run --silent build -- --logLevel warn
 
+# The web app (React + Apollo), typed by codegen from the committed schema.graphql;
+# built the same way as GraphiQL: npm ci when the lock changed, a build when a
+# source is newer than the output.
+$(WEB_SRC)/node_modules/.installed: $(WEB_SRC)/package-lock.json
+	cd $(WEB_SRC) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB): $(WEB_SRC)/node_modules/.installed schema.graphql $(WEB_SRC)/index.html \
+		$(WEB_SRC)/vite.config.ts $(WEB_SRC)/codegen.ts $(WEB_SRC)/tsconfig.json \
+		$(wildcard $(WEB_SRC)/public/*) $(shell find $(WEB_SRC)/src -type f -not -path '*/gql/*' 2>/dev/null)
+	cd $(WEB_SRC) && npm run --silent build -- --logLevel warn
+
 run: install
 	$(BIN)/chronicle migrate
 	$(BIN)/chronicle serve --host 127.0.0.1 --port 8000
 
 test: install lint typecheck
 	$(BIN)/python -m pytest -q
+	$(MAKE) web-test
+
+# The web app's checks, then its browser tests against real `chronicle serve`
+# processes (Debian's chromium, headless; see web/app/README.md).
+web-test: install
+	cd $(WEB_SRC) && npm run --silent typecheck && npm run --silent lint && npm test --silent
+	cd $(WEB_SRC) && CHRONICLE_BIN=$(abspath $(BIN))/chronicle npm run --silent e2e
 
 # A longer fuzzing run than make test's, with a new seed each time.
 fuzz: install

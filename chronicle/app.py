@@ -24,6 +24,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError, parse
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -460,14 +461,26 @@ async def home(request: Request) -> Response:
     return HTMLResponse(HOME)
 
 
+class WebAppFiles(StaticFiles):
+    """The web app's build; its client-side routes (``/posts/…``) get its index.html."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as missing:
+            # A path with no file extension is a page of the app, not an asset.
+            if missing.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+                raise
+            return FileResponse(WEB_INDEX, media_type="text/html")
+
+
 def _static_mounts() -> list[Mount]:
     # Built assets (GraphiQL's bundle is based at /static/graphiql/; the web app at /),
     # when they have been built: a missing folder must not turn requests into errors.
-    return [
-        Mount(prefix, StaticFiles(directory=folder))
-        for prefix, folder in (("/static", STATIC), ("/", STATIC / "web"))
-        if folder.is_dir()
-    ]
+    mounts = [Mount("/static", StaticFiles(directory=STATIC))] if STATIC.is_dir() else []
+    if WEB_INDEX.is_file():
+        mounts.append(Mount("/", WebAppFiles(directory=WEB_INDEX.parent)))
+    return mounts
 
 
 def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -> Starlette:

@@ -3,10 +3,16 @@
 Clients, the web app and outside conformance checks are written against the
 contract: every type, field, argument (with its default), enum value, input
 field and scalar of it must exist in ours with the same type.
+
+The contract lives beside the repository, not in it: a fresh clone has no
+``../shared``, so those checks skip there, except under ``CI=true``, where the
+file must exist. The repository's own exported SDL (``schema.graphql``, which
+the web app's code generator reads) must always equal the served schema.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +32,17 @@ from graphql import (
 
 import schema
 
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "schema.graphql"
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = ROOT.parent / "shared" / "schema.graphql"
+EXPORTED = ROOT / "schema.graphql"
+
+
+def _contract() -> GraphQLSchema:
+    if not CONTRACT.is_file():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and the contract is missing: expected it at {CONTRACT}")
+        pytest.skip(f"no contract at {CONTRACT} (only a CI run requires it)")
+    return build_schema(CONTRACT.read_text())
 
 
 def _default(value: GraphQLArgument | GraphQLInputField) -> Any:
@@ -84,14 +100,18 @@ def served() -> GraphQLSchema:
     return build_schema(schema.sdl())
 
 
-def test_the_contract_file_is_found_beside_the_repository() -> None:
-    assert CONTRACT.is_file(), f"expected the contract at {CONTRACT}"
-
-
 def test_the_served_schema_contains_everything_the_contract_promises(
     served: GraphQLSchema,
 ) -> None:
-    assert _gaps(build_schema(CONTRACT.read_text()), served) == []
+    assert _gaps(_contract(), served) == []
+
+
+def test_the_committed_sdl_is_the_schema_the_server_builds() -> None:
+    # The file is what `make schema` wrote and what the web app is typed from;
+    # the server's schema is built here, so a change to either side fails.
+    assert EXPORTED.read_text() == schema.build_schema().as_str().rstrip() + "\n", (
+        "schema.graphql is out of date: run `make schema` and commit it"
+    )
 
 
 def test_the_served_schema_declares_every_root_of_the_contract(served: GraphQLSchema) -> None:
@@ -126,7 +146,3 @@ type Query { posts(first: Int = 20, after: String, filter: Filter): [String!]! r
 )
 def test_the_comparison_reports_each_kind_of_gap(served_sdl: str, gap: str) -> None:
     assert gap in _gaps(build_schema(BASE), build_schema(served_sdl))
-
-
-def test_the_exported_sdl_is_the_schema_the_server_builds() -> None:
-    assert schema.sdl() == schema.build_schema().as_str()

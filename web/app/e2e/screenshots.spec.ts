@@ -1,0 +1,55 @@
+import { join } from "node:path";
+import { api, createPost, expect, open, test } from "./fixtures";
+
+// Screenshots of the main pages, light and dark, desktop and phone width:
+// test artifacts under test-results/screenshots/ for people to look at.
+const viewports = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
+
+test("screenshots of the main pages, light and dark, desktop and phone", async ({ member, server, browser, consoleErrors }, testInfo) => {
+  const ada = await member("ada");
+  const token = await ada.token();
+  const tags = [["python", "events"], ["graphql"], ["design", "css"], []];
+  for (let i = 1; i <= 6; i += 1) {
+    await createPost(server, token, `Notes on event sourcing, part ${i}`, {
+      body: "Every change is a recorded domain event; the current state is derived from them.\n\nProjections keep read tables fast, and subscriptions push what changed.",
+      tags: tags[i % tags.length]!,
+    });
+  }
+  const post = await createPost(server, token, "What the audit trail gives readers", {
+    body: "Who changed what, when and why.\n\nA second paragraph to show the layout of a longer body.",
+    tags: ["audit", "events"],
+  });
+  await api(server, `mutation($input: AddCommentInput!) { addComment(input: $input) { position } }`,
+    { input: { postId: post.id, body: "A thoughtful comment about the trail." } }, token);
+  await api(server, `mutation($id: ID!) { likePost(id: $id) { position } }`, { id: post.id }, token);
+  const session = await ada.page.evaluate(() => localStorage.getItem("chronicle.session"));
+
+  const dir = join(testInfo.project.outputDir, "screenshots");
+  for (const scheme of ["light", "dark"] as const) {
+    for (const [size, viewport] of Object.entries(viewports)) {
+      const { context, page } = await open(browser, server.url, consoleErrors, scheme);
+      await page.setViewportSize(viewport);
+      const shot = async (name: string) => {
+        await page.screenshot({ path: join(dir, `${name}-${scheme}-${size}.png`), fullPage: false });
+      };
+      await page.goto("/signin");
+      await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+      await shot("signin");
+      await page.evaluate((saved) => localStorage.setItem("chronicle.session", saved ?? ""), session);
+      await page.goto("/");
+      await expect(page.getByRole("list", { name: "Feed" }).getByRole("article")).toHaveCount(7);
+      await expect(page.getByRole("status", { name: "Connection" })).toHaveText("Live");
+      await shot("feed");
+      await page.goto(`/posts/${post.id}`);
+      await expect(page.getByRole("button", { name: "Like" })).toHaveAttribute("aria-pressed", "true");
+      await shot("post");
+      await page.goto("/new");
+      await page.getByLabel("Body").fill("A body, but no title yet.");
+      await page.getByRole("button", { name: "Publish" }).click();
+      await expect(page.getByLabel("Title")).toHaveAttribute("aria-invalid", "true");
+      await shot("compose-errors");
+      await page.evaluate(() => localStorage.removeItem("chronicle.draft.new"));
+      await context.close();
+    }
+  }
+});

@@ -1,0 +1,34 @@
+import { Route, Routes } from "react-router";
+import { Layout, RequireMember } from "./components/Layout";
+import { SignInPage, RegisterPage } from "./pages/AuthPages";
+import { ComposePage } from "./pages/ComposePage";
+import { DraftsPage } from "./pages/DraftsPage";
+import { EditPostPage } from "./pages/EditPostPage";
+import { FeedPage } from "./pages/FeedPage";
+import { PostPage } from "./pages/PostPage";
+
+export function App() {
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route index element={<FeedPage />} />
+        <Route path="signin" element={<SignInPage />} />
+        <Route path="register" element={<RegisterPage />} />
+        <Route path="new" element={<RequireMember><ComposePage /></RequireMember>} />
+        <Route path="drafts" element={<RequireMember><DraftsPage /></RequireMember>} />
+        <Route path="posts/:id" element={<PostPage />} />
+        <Route path="posts/:id/edit" element={<RequireMember><EditPostPage /></RequireMember>} />
+        <Route path="*" element={<NotFound />} />
+      </Route>
+    </Routes>
+  );
+}
+
+function NotFound() {
+  return (
+    <div className="empty card">
+      <h1>Page not found</h1>
+      <a href="/">Back to the feed</a>
+    </div>
+  );
+}

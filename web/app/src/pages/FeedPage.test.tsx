@@ -1,0 +1,55 @@
+import type { MockLink } from "@apollo/client/testing";
+import { screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { post, renderApp } from "../test/render";
+import { FeedPage, FeedQuery, FeedUpdates, PAGE_SIZE } from "./FeedPage";
+
+function page(ids: string[], hasNextPage = false) {
+  return {
+    data: {
+      posts: {
+        __typename: "PostConnection",
+        edges: ids.map((id) => ({ __typename: "PostEdge", cursor: `c${id}`, node: post(id) })),
+        pageInfo: { __typename: "PageInfo", hasNextPage, endCursor: ids.length ? `c${ids[ids.length - 1]}` : null },
+        totalCount: ids.length,
+      },
+    },
+  };
+}
+
+function mocks(ids: string[], variables: { tag: string | null; author: string | null }, live: object[] = []): MockLink.MockedResponse[] {
+  return [
+    { request: { query: FeedQuery, variables: { first: PAGE_SIZE, ...variables } }, result: page(ids), delay: 0 },
+    // A live update, then silence.
+    ...live.map((feed) => ({ request: { query: FeedUpdates, variables }, result: { data: { feed } }, delay: 50 })),
+    { request: { query: FeedUpdates, variables }, result: { data: undefined }, delay: 60_000 },
+  ];
+}
+
+describe("FeedPage", () => {
+  it("lists published posts as articles titled by their headings", async () => {
+    renderApp(<FeedPage />, { mocks: mocks(["1", "2"], { tag: null, author: null }) });
+    const feed = await screen.findByRole("list", { name: "Feed" });
+    const articles = within(feed).getAllByRole("article");
+    expect(articles).toHaveLength(2);
+    expect(within(articles[0]!).getByRole("heading")).toHaveTextContent("Post 1");
+  });
+
+  it("keeps the filters of the URL and says when nothing matches", async () => {
+    renderApp(<FeedPage />, { route: "/?tag=rare", mocks: mocks([], { tag: "rare", author: null }) });
+    expect(await screen.findByText("No posts here yet.")).toBeInTheDocument();
+    expect(screen.getByRole("textbox", { name: "Tag" })).toHaveValue("rare");
+    expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("#rare");
+  });
+
+  it("shows a new post behind a pill instead of moving the list", async () => {
+    const added = { __typename: "FeedUpdate", change: "ADDED", position: "42", post: post("9", { title: "Fresh" }) };
+    renderApp(<FeedPage />, { mocks: mocks(["1"], { tag: null, author: null }, [added]) });
+    const pill = await screen.findByRole("button", { name: "1 new posts" });
+    const feed = screen.getByRole("list", { name: "Feed" });
+    expect(within(feed).getAllByRole("article")).toHaveLength(1);
+    pill.click();
+    expect(await within(feed).findByRole("heading", { name: "Fresh" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /new posts/ })).not.toBeInTheDocument();
+  });
+});

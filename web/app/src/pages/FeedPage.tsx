@@ -1,0 +1,257 @@
+import { useApolloClient, useQuery, useSubscription } from "@apollo/client/react";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { Link, useSearchParams } from "react-router";
+import { useServices } from "../apollo/context";
+import { ErrorMessage, Loading } from "../components/ErrorMessage";
+import { PostCard, PostCardFragment } from "../components/PostCard";
+import { graphql } from "../gql";
+import type { PostCard_PostFragment } from "../gql/graphql";
+import { useReconnects } from "../hooks/useConnection";
+import { useSession } from "../hooks/useSession";
+
+export const PAGE_SIZE = 20;
+
+export const FeedQuery = graphql(`
+  query Feed($first: Int!, $after: String, $tag: String, $author: String) {
+    posts(first: $first, after: $after, tag: $tag, authorUsername: $author) {
+      edges {
+        cursor
+        node {
+          ...PostCard_post
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
+    }
+  }
+`);
+
+export const FeedUpdates = graphql(`
+  subscription FeedUpdates($tag: String, $author: String) {
+    feed(tag: $tag, authorUsername: $author) {
+      change
+      position
+      post {
+        ...PostCard_post
+      }
+    }
+  }
+`);
+
+export function FeedPage() {
+  const [params] = useSearchParams();
+  const tag = params.get("tag") || null;
+  const author = params.get("author") || null;
+  return (
+    <>
+      <h1 className="page-title">{tag ? `#${tag}` : author ? `Posts by ${author}` : "Latest posts"}</h1>
+      <FeedFilters tag={tag} author={author} />
+      {/* A fresh feed (and pill) per filter: the URL is the state. */}
+      <Feed key={`${tag ?? ""}|${author ?? ""}`} tag={tag} author={author} />
+    </>
+  );
+}
+
+function FeedFilters({ tag, author }: { tag: string | null; author: string | null }) {
+  const [, setParams] = useSearchParams();
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const next = new URLSearchParams();
+    const t = String(form.get("tag") ?? "").trim().replace(/^#/, "");
+    const a = String(form.get("author") ?? "").trim();
+    if (t) next.set("tag", t.toLowerCase());
+    if (a) next.set("author", a);
+    setParams(next);
+  }
+  return (
+    <form className="filters" role="search" aria-label="Filter the feed" onSubmit={submit} key={`${tag}|${author}`}>
+      <label>
+        Tag
+        <input name="tag" defaultValue={tag ?? ""} placeholder="any tag" />
+      </label>
+      <label>
+        Author
+        <input name="author" defaultValue={author ?? ""} placeholder="any author" />
+      </label>
+      <button type="submit">Filter</button>
+      {(tag || author) && (
+        <Link to="/" className="clear-filters">
+          Clear filters
+        </Link>
+      )}
+    </form>
+  );
+}
+
+function Feed({ tag, author }: { tag: string | null; author: string | null }) {
+  const client = useApolloClient();
+  const { session } = useServices();
+  const { user } = useSession();
+  const variables = { first: PAGE_SIZE, tag, author };
+  // Each visit reads the head of the feed again (what was published since the
+  // last visit, own posts included); while the page stays open, new posts only
+  // come through the pill.
+  const { data, error, loading, fetchMore, updateQuery, refetch } = useQuery(FeedQuery, {
+    variables,
+    fetchPolicy: "cache-and-network",
+    nextFetchPolicy: "cache-first",
+    notifyOnNetworkStatusChange: false,
+  });
+  const [pending, setPending] = useState<string[]>([]);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const shown = useRef(new Set<string>());
+  const edges = data?.posts.edges;
+
+  useEffect(() => {
+    shown.current = new Set(edges?.map((edge) => edge.node.id));
+  }, [edges]);
+
+  const addPending = useCallback((ids: string[]) => {
+    setPending((current) => {
+      const fresh = ids.filter((id) => !current.includes(id) && !shown.current.has(id));
+      return fresh.length ? [...fresh.reverse(), ...current] : current;
+    });
+  }, []);
+
+  // Live: new posts wait behind the pill; changed posts update in the cache
+  // (Apollo writes the subscription's Post into its normalised store).
+  useSubscription(FeedUpdates, {
+    variables: { tag, author },
+    onData: ({ data: update }) => {
+      const feed = update.data?.feed;
+      if (!feed) return;
+      session.noteSeen(feed.position);
+      if (feed.change === "ADDED") addPending([feed.post.id]);
+      if (feed.change === "REMOVED") {
+        setPending((current) => current.filter((id) => id !== feed.post.id));
+        updateQuery((_, { complete, previousData }) => {
+          if (!complete) return;
+          const edges = previousData.posts.edges.filter((edge) => edge.node.id !== feed.post.id);
+          return { ...previousData, posts: { ...previousData.posts, edges } };
+        });
+      }
+    },
+  });
+
+  // After a reconnect, what happened while the socket was down: the head of
+  // the feed fetched without touching the list; shown posts are updated in
+  // place and newer ones join the pill.
+  const reconnects = useReconnects();
+  useEffect(() => {
+    if (reconnects === 0) return;
+    let cancelled = false;
+    client
+      .query({ query: FeedQuery, variables: { first: PAGE_SIZE, tag, author }, fetchPolicy: "no-cache" })
+      .then(({ data: head }) => {
+        if (cancelled || !head) return;
+        const fresh: string[] = [];
+        const newest = [...shown.current][0];
+        let beforeNewest = true;
+        for (const { node } of head.posts.edges) {
+          client.writeFragment({ fragment: PostCardFragment, fragmentName: "PostCard_post", data: node });
+          if (node.id === newest) beforeNewest = false;
+          if (!shown.current.has(node.id) && (beforeNewest || shown.current.size === 0)) fresh.push(node.id);
+        }
+        if (shown.current.size === 0) void refetch();
+        else addPending(fresh.reverse());
+      })
+      .catch(() => undefined); // the indicator already tells the socket's story
+    return () => {
+      cancelled = true;
+    };
+  }, [reconnects, client, tag, author, addPending, refetch]);
+
+  const listRef = useRef<HTMLOListElement>(null);
+  function showPending() {
+    const posts = pending
+      .map((id) =>
+        client.readFragment<PostCard_PostFragment>({
+          fragment: PostCardFragment,
+          fragmentName: "PostCard_post",
+          id: client.cache.identify({ __typename: "Post", id }),
+        }),
+      )
+      .filter((post): post is PostCard_PostFragment => post !== null);
+    updateQuery((_, { complete, previousData }) => {
+      if (!complete) return;
+      const { posts: list } = previousData;
+      const known = new Set(list.edges.map((edge) => edge.node.id));
+      const added = posts
+        .filter((post) => !known.has(post.id))
+        .map((post) => ({ __typename: "PostEdge" as const, cursor: "", node: post }));
+      return {
+        ...previousData,
+        posts: { ...list, edges: [...added, ...list.edges], totalCount: list.totalCount + added.length },
+      };
+    });
+    setPending([]);
+    window.scrollTo({ top: 0 });
+    requestAnimationFrame(() => listRef.current?.querySelector<HTMLAnchorElement>("h2 a")?.focus());
+  }
+
+  const pageInfo = data?.posts.pageInfo;
+  const loadMore = useCallback(async () => {
+    if (!pageInfo?.hasNextPage || loadingMore) return;
+    setLoadingMore(true);
+    setMoreError(null);
+    try {
+      await fetchMore({ variables: { after: pageInfo.endCursor } });
+    } catch (e) {
+      setMoreError(e);
+    } finally {
+      setLoadingMore(false);
+    }
+  }, [pageInfo, loadingMore, fetchMore]);
+
+  const sentinel = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const target = sentinel.current;
+    if (!target || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) void loadMore();
+    }, { rootMargin: "400px" });
+    observer.observe(target);
+    return () => observer.disconnect();
+  }, [loadMore]);
+
+  return (
+    <section aria-label="Posts">
+      {pending.length > 0 && (
+        <div className="pill-bar">
+          <button type="button" className="pill" onClick={showPending}>
+            {pending.length} new posts
+          </button>
+        </div>
+      )}
+      {error && !data && <ErrorMessage error={error} title="The feed could not be loaded." />}
+      {loading && !data && <Loading label="Loading the feed…" />}
+      {data && edges && edges.length === 0 && (
+        <div className="empty card">
+          <p>No posts here yet.</p>
+          {user ? <Link to="/new">Write the first one</Link> : <Link to="/register">Join to write the first one</Link>}
+        </div>
+      )}
+      {edges && edges.length > 0 && (
+        <ol className="feed" aria-label="Feed" ref={listRef}>
+          {edges.map(({ node }) => (
+            <li key={node.id}>
+              <PostCard post={node} />
+            </li>
+          ))}
+        </ol>
+      )}
+      <div ref={sentinel} />
+      {moreError ? <ErrorMessage error={moreError} title="More posts could not be loaded." /> : null}
+      {pageInfo?.hasNextPage && (
+        <button type="button" className="load-more" onClick={() => void loadMore()} disabled={loadingMore}>
+          {loadingMore ? "Loading more…" : "Load more posts"}
+        </button>
+      )}
+    </section>
+  );
+}
