@@ -9,13 +9,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from domain import user
+from domain import idempotency, user
 from domain.aggregate import Aggregate
 from domain.errors import Conflict, Unauthenticated
 from domain.ports import Actor, Context, Outcome
 from domain.repository import Loaded, load, stream_append
 from events.catalog import DomainEvent
-from events.model import Claim, Commit, ConcurrencyError, IdempotentReplay, Metadata, StreamAppend
+from events.model import (
+    Claim,
+    Commit,
+    ConcurrencyError,
+    IdempotencyKeyReused,
+    IdempotentReplay,
+    Metadata,
+    StreamAppend,
+)
 
 S = TypeVar("S")
 
@@ -86,13 +94,12 @@ def new_stream(aggregate: Aggregate[S], stream_id: str) -> Loaded[S]:
     return Loaded(stream_id, aggregate.initial, 0, 0)
 
 
-def scoped_key(actor: Actor, key: str | None) -> str | None:
-    """Idempotency keys are per member: two members' "retry-1" are different requests."""
-    return None if key is None else f"{actor.user_id}:{key}"
-
-
-def replayed(replay: IdempotentReplay) -> Outcome:
-    return Outcome({k: str(v) for k, v in replay.result.items()}, replay.position)
+async def first_use(ctx: Context, once: idempotency.Request | None) -> Outcome | None:
+    """The first result of this keyed request, if it was made before (a shortcut: the
+    commit checks the key again, see ``domain.idempotency``)."""
+    if once is None or (first := await ctx.log.idempotent_result(once.key)) is None:
+        return None
+    return idempotency.replayed(first, once)
 
 
 async def commit(
@@ -102,7 +109,7 @@ async def commit(
     loaded: Sequence[Loaded[Any]],
     *,
     actor_id: str | None,
-    idempotency_key: str | None = None,
+    once: idempotency.Request | None = None,
     claims: Sequence[Claim] = (),
     releases: Sequence[Claim] = (),
     shred: Sequence[str] = (),
@@ -124,13 +131,17 @@ async def commit(
             Commit(
                 appends,
                 Metadata(actor_id=actor_id, correlation_id=ctx.correlation_id),
-                idempotency_key=idempotency_key,
-                result=dict(result) if idempotency_key else {},
+                idempotency_key=once.key if once else None,
+                result=dict(result) if once else {},
+                fingerprint=once.fingerprint if once else "",
                 claims=claims,
                 releases=releases,
                 shred=shred,
             )
         )
     except IdempotentReplay as replay:
-        return replayed(replay)
+        assert once is not None  # only a keyed commit is replayed
+        return idempotency.replayed(replay, once)
+    except IdempotencyKeyReused:
+        raise idempotency.reused() from None
     return Outcome(result, done.position, dict(done.versions))
