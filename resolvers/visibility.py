@@ -1,9 +1,19 @@
-"""Which events of the log a caller may see (Query.events, Subscription.events).
+"""Which past a caller may see: events of the log, and past states of posts.
 
-Admins see everything. A member sees the events of their own streams (their
-User stream, their login throttle, their posts, their comments, their likes)
-and those of posts that are published now, with the comments and likes on
-them. Anonymous callers see nothing (the API requires authentication first).
+One rule for the past (README "One rule for the past"), :func:`may_see_past`:
+the author of a post and admins see every state it had; anyone else sees a
+past state only if the post was published in that state and is published now
+(not a draft, archived or deleted). ``postAt``, ``posts(asOf:)``,
+``Query.events``, ``Subscription.events`` and ``Post.history`` all apply it.
+A state is judged as its command left it (:func:`published_by_its_command`):
+a post created published was never a draft that anyone could have seen.
+
+For events (:class:`EventVisibility`): admins see everything. A member sees
+the events of their own streams (their User stream, their login throttle,
+their posts, their comments, their likes); of other members' posts, the events
+after which the post was published, if it is published now; and the comments
+and likes on posts published now. Anonymous callers see no events (the audit
+trail requires signing in).
 
 Facts are looked up once per batch of events and cached for the request, so a
 page costs a few statements whatever its size.
@@ -11,7 +21,7 @@ page costs a few statements whatever its size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
 
@@ -23,11 +33,35 @@ from resolvers.context import Services
 PUBLISHED = "PUBLISHED"
 
 
+def may_see_past(
+    actor: Actor | None, author_id: str | None, *, public_then: bool, public_now: bool
+) -> bool:
+    """The rule for the past: may ``actor`` see a state of a post by ``author_id``?"""
+    if actor is not None and (actor.is_admin or actor.user_id == author_id):
+        return True
+    return public_then and public_now
+
+
 def _post_of(event: RecordedEvent) -> str | None:
     if event.stream_type == "Post":
         return event.stream_id
     post_id = event.data.get("post_id")
     return post_id if isinstance(post_id, str) else None
+
+
+def published_by_its_command(event: RecordedEvent, following: RecordedEvent | None) -> bool:
+    """Whether ``following``, the post's next event, published it in the command that
+    recorded ``event`` (createPost with publish: true records PostCreated and
+    PostPublished at once): the state between the two was never committed alone."""
+    return (
+        following is not None
+        and following.type == "PostPublished"
+        and following.stream_id == event.stream_id
+        and following.version == event.version + 1
+        and following.position == event.position + 1
+        and following.correlation_id == event.correlation_id
+        and following.recorded_at == event.recorded_at
+    )
 
 
 class EventVisibility:
@@ -37,6 +71,11 @@ class EventVisibility:
         self._username: str | None = None
         self._posts: dict[str, tuple[str | None, bool]] = {}
         """post id -> (author id, published now)."""
+        self._published_spans: dict[str, list[tuple[int, int]]] = {}
+        """post id -> the [from, to) positions in which it was published (others' posts
+        published now only: no other post's events are shown to a member)."""
+        self._published_with: set[int] = set()
+        """Positions of events whose command went on to publish their post."""
         self._comment_authors: dict[str, str | None] = {}
 
     async def filter(self, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
@@ -69,7 +108,12 @@ class EventVisibility:
                     or self._published(_post_of(event))
                 )
             case "Post":
-                return self._author(event.stream_id) == me or self._published(event.stream_id)
+                return may_see_past(
+                    self._actor, self._author(event.stream_id),
+                    public_then=self._published_at(event.stream_id, event.position)
+                    or event.position in self._published_with,
+                    public_now=self._published(event.stream_id),
+                )
             case _:
                 return False
 
@@ -79,7 +123,12 @@ class EventVisibility:
     def _author(self, post_id: str) -> str | None:
         return self._posts.get(post_id, (None, False))[0]
 
-    async def _learn(self, events: Iterable[RecordedEvent]) -> None:
+    def _published_at(self, post_id: str, position: int) -> bool:
+        """Whether the post was published just after the event at ``position``."""
+        spans = self._published_spans.get(post_id, ())
+        return any(start <= position < end for start, end in spans)
+
+    async def _learn(self, events: Sequence[RecordedEvent]) -> None:
         """Look up, in bulk, the post and comment facts these events need."""
         assert self._actor is not None
         posts = {p for e in events if (p := _post_of(e)) is not None} - self._posts.keys()
@@ -116,3 +165,47 @@ class EventVisibility:
             first = await self._services.store.read_stream(comment_id, to_version=1)
             author = first[0].data.get("author_id") if first else None
             self._comment_authors[comment_id] = author if isinstance(author, str) else None
+        await self._learn_spans(events)
+
+    async def _learn_spans(self, events: Sequence[RecordedEvent]) -> None:
+        """When each post published now, and not the caller's, was published (from the
+        posts' history table: a state there begins at the position of its event)."""
+        assert self._actor is not None
+        me = self._actor.user_id
+        wanted = {
+            e.stream_id for e in events
+            if e.stream_type == "Post" and self._published(e.stream_id)
+            and self._author(e.stream_id) != me
+        } - self._published_spans.keys()
+        if not wanted:
+            return
+        h = self._services.runner.tables().post_history
+        query = select(h.c.id, h.c.valid_from, h.c.valid_to).where(
+            h.c.id.in_(wanted), h.c.status == PUBLISHED
+        )
+        spans: dict[str, list[tuple[int, int]]] = {post_id: [] for post_id in wanted}
+        async with self._services.engine.connect() as conn:
+            for row in await conn.execute(query):
+                spans[row.id].append((int(row.valid_from), int(row.valid_to)))
+        self._published_spans.update(spans)
+        await self._learn_commands(events)
+
+    async def _learn_commands(self, events: Sequence[RecordedEvent]) -> None:
+        """Which events of those posts their own command went on to publish."""
+        by_version = {(e.stream_id, e.version): e for e in events}
+        for e in events:
+            sid = e.stream_id
+            if (
+                sid not in self._published_spans
+                or self._published_at(sid, e.position)
+                or not self._published_at(sid, e.position + 1)
+            ):
+                continue
+            following = by_version.get((sid, e.version + 1))
+            if following is None:  # at the end of this batch: one more read
+                read = await self._services.store.read_stream(
+                    sid, from_version=e.version + 1, to_version=e.version + 1
+                )
+                following = read[0] if read else None
+            if published_by_its_command(e, following):
+                self._published_with.add(e.position)
