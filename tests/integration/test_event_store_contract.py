@@ -431,6 +431,29 @@ async def test_an_idempotency_key_older_than_a_day_may_be_used_again(
     assert stored is not None and (stored.result, stored.position) == ({"n": 2}, again.position)
 
 
+async def test_the_idempotency_ttl_is_the_stores_setting(database_url: str) -> None:
+    await migrate(database_url)
+    engine = create_engine(database_url)
+    store = SqlEventStore(engine, idempotency_ttl=timedelta(minutes=5))
+    await store.start()
+    try:
+        await store.commit(commit(on("Post-1", NO_STREAM, created("1")), idempotency_key="k",
+                                  result={"n": 1}, fingerprint="fp"))
+        async with store.engine.begin() as conn:
+            await conn.execute(update(idempotency).values(
+                created_at=datetime.now(UTC) - timedelta(minutes=6)
+            ))
+
+        assert await store.idempotent_result("k") is None
+        again = await store.commit(commit(on("Post-2", NO_STREAM, created("2")),
+                                          idempotency_key="k", result={"n": 2}, fingerprint="x"))
+        stored = await store.idempotent_result("k")
+        assert stored is not None and (stored.result, stored.position) == ({"n": 2}, again.position)
+    finally:
+        await store.close()
+        await engine.dispose()
+
+
 # --- reading the whole log ------------------------------------------------------------------
 
 
