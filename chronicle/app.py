@@ -24,7 +24,7 @@ from cross_web import HTTPException
 from graphql import GraphQLError, parse
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -467,7 +467,7 @@ class WebAppFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:
             return await super().get_response(path, scope)
-        except HTTPException as missing:
+        except StarletteHTTPException as missing:
             # A path with no file extension is a page of the app, not an asset.
             if missing.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
                 raise

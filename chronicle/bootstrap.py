@@ -7,6 +7,7 @@ The ASGI app's lifespan, the CLI and the tests all build Chronicle through
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import uuid4
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,7 +66,10 @@ async def start(settings: Settings, *, projections: bool = True) -> Chronicle:
     engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
     bus = Bus(settings.broadcast_url)
     await bus.connect()
-    store = SqlEventStore(engine, bus=bus, group_max=settings.group_commit_max)
+    store = SqlEventStore(
+        engine, bus=bus, group_max=settings.group_commit_max,
+        idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+    )
     await store.start()
     runner = ProjectionRunner(
         engine,

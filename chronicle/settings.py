@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     sqlite_synchronous: str = "FULL"
     group_commit_max: int = 1000
     """Most commands one group commit carries."""
+    idempotency_ttl_seconds: int = Field(24 * 3600, ge=1)
+    """How long an idempotency key is remembered (README "Idempotency keys")."""
 
     read_wait_timeout: float = 5.0
     """How long a read waits for projections to reach X-Min-Position before STALE_READ."""

@@ -46,6 +46,12 @@ Comments and likes (domain.comment, domain.like)
 - a like is one stream per (post, member): liking twice is one like,
   unliking what is not liked records nothing; published posts only.
 
+Idempotency keys (createPost, addComment; domain.idempotency): scoped to the
+caller and the operation, stored with a fingerprint of the input. The same
+input again returns the first result and appends nothing; other input with the
+key is BAD_USER_INPUT on idempotencyKey; a key is 1-255 printable characters,
+not blank.
+
 Every command: unauthenticated callers get UNAUTHENTICATED. Without
 ``expected_version`` a concurrent change is retried ``max_retries`` times on a
 fresh load; with one, a mismatch is CONFLICT and nothing is appended. A
@@ -60,7 +66,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from domain import comment, like, post, throttle, user, validation
+from domain import comment, idempotency, like, post, throttle, user, validation
 from domain.commands import (
     AddComment,
     ArchivePost,
@@ -91,10 +97,9 @@ from domain.writing import (
     append,
     commit,
     expect,
+    first_use,
     new_stream,
-    replayed,
     retrying,
-    scoped_key,
     unchanged,
 )
 from events.catalog import DomainEvent
@@ -283,14 +288,14 @@ async def promote_user(cmd: PromoteUser, ctx: Context) -> Outcome:
 
 async def create_post(cmd: CreatePost, ctx: Context) -> Outcome:
     actor, _ = await acting(ctx)
-    key = scoped_key(actor, cmd.idempotency_key)
-    if key is not None and (first := await ctx.log.idempotent_result(key)) is not None:
-        return replayed(first)
+    once = idempotency.request(actor, cmd)
+    if (first := await first_use(ctx, once)) is not None:
+        return first
     post_id = ctx.new_id()
     events = post.create(cmd, post_id=post_id, author_id=actor.user_id)
     new = new_stream(post.AGGREGATE, post_id)
     return await commit(ctx, {"post_id": post_id}, [append(ctx, post.AGGREGATE, new, events)],
-                        [new], actor_id=actor.user_id, idempotency_key=key)
+                        [new], actor_id=actor.user_id, once=once)
 
 
 Decision = Callable[[post.PostState, Actor], list[DomainEvent]]
@@ -348,9 +353,9 @@ async def restore_post(cmd: RestorePost, ctx: Context) -> Outcome:
 async def add_comment(cmd: AddComment, ctx: Context) -> Outcome:
     async def attempt() -> Outcome:
         actor, _ = await acting(ctx)
-        key = scoped_key(actor, cmd.idempotency_key)
-        if key is not None and (first := await ctx.log.idempotent_result(key)) is not None:
-            return replayed(first)
+        once = idempotency.request(actor, cmd)
+        if (first := await first_use(ctx, once)) is not None:
+            return first
         on = await load(ctx.log, post.AGGREGATE, cmd.post_id)
         comment_id = ctx.new_id()
         events = comment.add(cmd.body, on.state, actor, comment_id=comment_id)
@@ -358,7 +363,7 @@ async def add_comment(cmd: AddComment, ctx: Context) -> Outcome:
         return await commit(
             ctx, {"comment_id": comment_id, "post_id": cmd.post_id},
             [append(ctx, comment.AGGREGATE, new, events), unchanged(post.AGGREGATE, on)],
-            [new, on], actor_id=actor.user_id, idempotency_key=key,
+            [new, on], actor_id=actor.user_id, once=once,
         )
 
     return await retrying(ctx, attempt)

@@ -9,17 +9,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from domain import user, validation
+from domain import idempotency, user
 from domain.aggregate import Aggregate
 from domain.errors import Conflict, Unauthenticated
 from domain.ports import Actor, Context, Outcome
 from domain.repository import Loaded, load, stream_append
 from events.catalog import DomainEvent
-from events.model import Claim, Commit, ConcurrencyError, IdempotentReplay, Metadata, StreamAppend
+from events.model import (
+    Claim,
+    Commit,
+    ConcurrencyError,
+    IdempotencyKeyReused,
+    IdempotentReplay,
+    Metadata,
+    StreamAppend,
+)
 
 S = TypeVar("S")
-MAX_KEY = 255
-"""Longest idempotency key: a request id, a UUID, or a hash of the input all fit."""
 
 
 async def acting(ctx: Context) -> tuple[Actor, Loaded[user.UserState]]:
@@ -88,19 +94,12 @@ def new_stream(aggregate: Aggregate[S], stream_id: str) -> Loaded[S]:
     return Loaded(stream_id, aggregate.initial, 0, 0)
 
 
-def scoped_key(actor: Actor, key: str | None) -> str | None:
-    """Idempotency keys are per member: two members' "retry-1" are different requests.
-
-    A key is stored with the first result, so it is held to what storage can hold.
-    """
-    if key is None:
+async def first_use(ctx: Context, once: idempotency.Request | None) -> Outcome | None:
+    """The first result of this keyed request, if it was made before (a shortcut: the
+    commit checks the key again, see ``domain.idempotency``)."""
+    if once is None or (first := await ctx.log.idempotent_result(once.key)) is None:
         return None
-    validation.text("idempotencyKey", key, min_len=0, max_len=MAX_KEY, strip=False)
-    return f"{actor.user_id}:{key}"
-
-
-def replayed(replay: IdempotentReplay) -> Outcome:
-    return Outcome({k: str(v) for k, v in replay.result.items()}, replay.position)
+    return idempotency.replayed(first, once)
 
 
 async def commit(
@@ -110,7 +109,7 @@ async def commit(
     loaded: Sequence[Loaded[Any]],
     *,
     actor_id: str | None,
-    idempotency_key: str | None = None,
+    once: idempotency.Request | None = None,
     claims: Sequence[Claim] = (),
     releases: Sequence[Claim] = (),
     shred: Sequence[str] = (),
@@ -132,13 +131,17 @@ async def commit(
             Commit(
                 appends,
                 Metadata(actor_id=actor_id, correlation_id=ctx.correlation_id),
-                idempotency_key=idempotency_key,
-                result=dict(result) if idempotency_key else {},
+                idempotency_key=once.key if once else None,
+                result=dict(result) if once else {},
+                fingerprint=once.fingerprint if once else "",
                 claims=claims,
                 releases=releases,
                 shred=shred,
             )
         )
     except IdempotentReplay as replay:
-        return replayed(replay)
+        assert once is not None  # only a keyed commit is replayed
+        return idempotency.replayed(replay, once)
+    except IdempotencyKeyReused:
+        raise idempotency.reused() from None
     return Outcome(result, done.position, dict(done.versions))

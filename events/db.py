@@ -33,6 +33,10 @@ WRITE_LOCK_OPTION: Final = "chronicle_write"
 """Execution option: this connection's SQLite transactions begin IMMEDIATE (take the write
 lock at BEGIN, waiting up to busy_timeout, instead of failing when they first write)."""
 _WRITE = WRITE_LOCK_OPTION  # the name projections/bookkeeping.py imports
+SECURE_DELETE: Final = "secure_delete=ON"
+"""On every SQLite connection that writes: deleted and overwritten content is zeroed,
+so a forgotten member's rows and shredded key leave no bytes in free space."""
+SCRUB_ATTEMPTS: Final = 50
 
 
 def is_sqlite(engine: AsyncEngine | AsyncConnection) -> bool:
@@ -71,6 +75,7 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
             "journal_mode=WAL",
             f"synchronous={synchronous}",
             "foreign_keys=ON",
+            SECURE_DELETE,
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -104,6 +109,37 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
             yield conn
     finally:
         await conn.close()
+
+
+async def scrub_wal(engine: AsyncEngine) -> bool:
+    """Copy SQLite's write-ahead log into the database file and empty it.
+
+    Called after a member is forgotten and the read model has dropped their
+    data: the WAL still holds earlier images of the pages it was on until a
+    checkpoint, and a TRUNCATE checkpoint leaves the WAL file empty. With
+    ``secure_delete`` the database file keeps no copy in free space either.
+    A reader mid-snapshot makes the checkpoint incomplete: it is tried again.
+    Returns whether it completed (always True on PostgreSQL, which has no WAL
+    file beside the data to scrub).
+    """
+    database = engine.url.database
+    if not is_sqlite(engine) or not database or database == ":memory:":
+        return True
+    for _ in range(SCRUB_ATTEMPTS):
+        if await asyncio.to_thread(_checkpoint, database):
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+def _checkpoint(path: str) -> bool:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
+    finally:
+        conn.close()
 
 
 def alembic_config(url: str) -> Config:

@@ -18,6 +18,7 @@ from typing import Any, overload
 from events import ids
 from events.catalog import DomainEvent
 from events.crypto import new_key
+from events.idempotency import stored
 from events.model import (
     ANY,
     NO_STREAM,
@@ -26,6 +27,7 @@ from events.model import (
     CommitResult,
     ConcurrencyError,
     ExpectedVersion,
+    IdempotencyKeyReused,
     IdempotentReplay,
     RecordedEvent,
 )
@@ -141,11 +143,15 @@ class Group:
     def accept(self, commit: Commit) -> CommitResult:
         """Check ``commit`` against the group so far; on success, add it to the group.
 
-        Raises IdempotentReplay, ConcurrencyError or ClaimTaken, leaving the group as it was.
+        Raises IdempotentReplay, IdempotencyKeyReused, ConcurrencyError or ClaimTaken,
+        leaving the group as it was. A key's first use may be earlier in this very
+        group: it is in ``replays`` from the moment it is accepted.
         """
         if commit.idempotency_key and commit.idempotency_key in self.replays:
             first = self.replays[commit.idempotency_key]
-            raise IdempotentReplay(first.result, first.position)
+            if first.fingerprint != commit.fingerprint:
+                raise IdempotencyKeyReused(commit.idempotency_key)
+            raise IdempotentReplay(first.result, first.position, first.fingerprint)
         before = {a.stream_id: self.versions.get(a.stream_id, 0) for a in commit.appends}
         versions = self._check_versions(commit)
         owners = self._check_claims(commit)
@@ -225,10 +231,11 @@ class Group:
             self.new_keys.pop(subject, None)
             self.shredded.add(subject)
         if commit.idempotency_key:
-            replay = IdempotentReplay(commit.result, self.head)
+            replay = IdempotentReplay(commit.result, self.head, commit.fingerprint)
             self.replays[commit.idempotency_key] = replay
             self.idempotency_rows.append((
-                commit.idempotency_key, dumps(commit.result), self.head, self.stored_at,
+                commit.idempotency_key, stored(commit.result, commit.fingerprint), self.head,
+                self.stored_at,
             ))
         recorded = CommittedEvents(
             rows, self.event_sources, first_row, len(rows), self.recorded_at

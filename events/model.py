@@ -47,12 +47,23 @@ class ClaimTaken(EventStoreError):
 
 
 class IdempotentReplay(EventStoreError):
-    """The idempotency key was already used: here is the first result; nothing appended."""
+    """The idempotency key was already used for the same input: here is the first result;
+    nothing appended. ``fingerprint`` is the one stored with the key."""
 
-    def __init__(self, result: dict[str, Any], position: int) -> None:
+    def __init__(self, result: dict[str, Any], position: int, fingerprint: str = "") -> None:
         super().__init__("idempotency key already used")
         self.result = result
         self.position = position
+        self.fingerprint = fingerprint
+
+
+class IdempotencyKeyReused(EventStoreError):
+    """The idempotency key was already used for other input (another fingerprint);
+    nothing appended."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("idempotency key already used for other input")
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,9 @@ class Commit:
     idempotency_key: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
     """Stored with ``idempotency_key``; a replay raises ``IdempotentReplay(result)``."""
+    fingerprint: str = ""
+    """Stored with ``idempotency_key``: a later commit with the key and the same
+    fingerprint is a replay, with another one ``IdempotencyKeyReused``."""
     claims: Sequence[Claim] = ()
     releases: Sequence[Claim] = ()
     shred: Sequence[str] = ()
@@ -182,7 +196,8 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     async def commit(self, commit: Commit) -> CommitResult:
-        """Append atomically. Raises ConcurrencyError, ClaimTaken, IdempotentReplay."""
+        """Append atomically. Raises ConcurrencyError, ClaimTaken, IdempotentReplay,
+        IdempotencyKeyReused."""
 
     @abc.abstractmethod
     async def read_stream(
@@ -279,7 +294,8 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     async def idempotent_result(self, key: str) -> IdempotentReplay | None:
-        """The stored first result for a key used within the last 24 h."""
+        """The stored first result (and fingerprint) for a key used within the store's
+        idempotency TTL (``events.transaction.IDEMPOTENCY_TTL`` unless configured)."""
 
     @abc.abstractmethod
     async def stats(self) -> dict[str, Any]:

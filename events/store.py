@@ -9,7 +9,7 @@ that a shred made by any process is honoured at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import EVENTS_CHANNEL
 from events.catalog import DomainEvent
+from events.idempotency import IDEMPOTENCY_TTL, replay_of
 from events.model import (
     Commit,
     CommitResult,
@@ -40,7 +41,6 @@ from events.rows import (
 )
 from events.serialization import loads
 from events.tables import events, to_text
-from events.transaction import IDEMPOTENCY_TTL
 from events.writer import GroupWriter, WriterMetrics, purge_idempotency
 
 __all__ = ["Publisher", "SqlEventStore"]
@@ -136,11 +136,18 @@ even when few events match: ~0.13 µs per position skipped."""
 
 class SqlEventStore(EventStore):
     def __init__(
-        self, engine: AsyncEngine, *, bus: Publisher | None = None, group_max: int = 1000
+        self,
+        engine: AsyncEngine,
+        *,
+        bus: Publisher | None = None,
+        group_max: int = 1000,
+        idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
     ) -> None:
         self.engine = engine
+        self.idempotency_ttl = idempotency_ttl
         self._notices = NoticeSender(bus, EVENTS_CHANNEL)
-        self._writer = GroupWriter(engine, group_max=group_max, on_notice=self._notices.offer)
+        self._writer = GroupWriter(engine, group_max=group_max, on_notice=self._notices.offer,
+                                   idempotency_ttl=idempotency_ttl)
         self._reader = reader_for(engine)
 
     @property
@@ -149,7 +156,7 @@ class SqlEventStore(EventStore):
         return self._writer.metrics
 
     async def start(self) -> None:
-        await purge_idempotency(self.engine)
+        await purge_idempotency(self.engine, self.idempotency_ttl)
         self._notices.start()
         await self._writer.start()
 
@@ -364,13 +371,13 @@ class SqlEventStore(EventStore):
 
     async def idempotent_result(self, key: str) -> IdempotentReplay | None:
         q = self._query()
-        fresh_since = self._instant(datetime.now(UTC) - IDEMPOTENCY_TTL)
+        fresh_since = self._instant(datetime.now(UTC) - self.idempotency_ttl)
         sql = (
             f"SELECT result, position FROM idempotency WHERE key = {q.param(key)}"
             f" AND created_at > {q.param(fresh_since)}"
         )
         rows = await self._reader.fetch_small(sql, q.params)
-        return IdempotentReplay(loads(rows[0][0]), rows[0][1]) if rows else None
+        return replay_of(rows[0][0], rows[0][1]) if rows else None
 
     def _query(self) -> DriverQuery:
         return DriverQuery(self._reader.dialect)

@@ -17,17 +17,25 @@ from typing import Any, Final, TypeVar
 
 from events.db import LOG_WRITE_LOCK
 from events.grouping import Group
-from events.model import ClaimTaken, Commit, CommitResult, ConcurrencyError, IdempotentReplay
+from events.idempotency import IDEMPOTENCY_TTL, replay_of
+from events.model import (
+    ClaimTaken,
+    Commit,
+    CommitResult,
+    ConcurrencyError,
+    IdempotencyKeyReused,
+    IdempotentReplay,
+)
 from events.reading import DriverQuery, Rows
 from events.rows import insert_events_sql
-from events.serialization import loads
 from events.tables import to_text
 
-IDEMPOTENCY_TTL: Final = timedelta(hours=24)
+__all__ = ["IDEMPOTENCY_TTL", "Outcome", "Refusal", "Statement", "group_commit", "instant"]
+
 CHUNK: Final = 500
 """Values per IN list: well below SQLite's and asyncpg's bound-parameter limits."""
 
-Refusal = ConcurrencyError | ClaimTaken | IdempotentReplay
+Refusal = ConcurrencyError | ClaimTaken | IdempotentReplay | IdempotencyKeyReused
 Outcome = CommitResult | Refusal
 T = TypeVar("T")
 
@@ -54,8 +62,14 @@ def group_commit(
     dialect: str,
     recorded_at: datetime,
     known_keys: Mapping[str, bytes],
+    idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
 ) -> Steps[tuple[list[Outcome], Group]]:
-    """Check ``commits`` in order against the log, write the accepted ones; run in a transaction."""
+    """Check ``commits`` in order against the log, write the accepted ones; run in a transaction.
+
+    Idempotency keys first used less than ``idempotency_ttl`` before ``recorded_at``
+    are read under the write lock, so two commits with one key, in one group or
+    in two, can never both be accepted.
+    """
     if dialect != "sqlite":
         # Held to COMMIT: positions become visible strictly in commit order, and
         # the checks below cannot race another process's writer.
@@ -67,14 +81,14 @@ def group_commit(
         stored_at=instant(dialect, recorded_at),
         versions=versions,
         owners=(yield from _owners(dialect, commits)),
-        replays=(yield from _replays(dialect, commits, recorded_at - IDEMPOTENCY_TTL)),
+        replays=(yield from _replays(dialect, commits, recorded_at - idempotency_ttl)),
         keys=(yield from _subject_keys(dialect, commits, known_keys)),
     )
     outcomes: list[Outcome] = []
     for commit in commits:
         try:
             outcomes.append(group.accept(commit))
-        except (ConcurrencyError, ClaimTaken, IdempotentReplay) as refusal:
+        except (ConcurrencyError, ClaimTaken, IdempotentReplay, IdempotencyKeyReused) as refusal:
             outcomes.append(refusal)
     yield from _flush(dialect, group)
     return outcomes, group
@@ -126,7 +140,7 @@ def _replays(
             f" AND created_at > {q.param(instant(dialect, fresh_since))}"
         )
         rows = yield Statement(sql, q.params)
-        replays.update({k: IdempotentReplay(loads(r), int(p)) for k, r, p in rows})
+        replays.update({k: replay_of(r, int(p)) for k, r, p in rows})
     return replays
 
 

@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from events.db import is_sqlite, writer_connection
+from events.db import SECURE_DELETE, is_sqlite, writer_connection
 from events.reading import Rows
 from events.transaction import Statement, Steps
 
@@ -81,7 +81,7 @@ class SqliteWriteSession:
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         for pragma in ("busy_timeout=30000", "journal_mode=WAL",  # the wait first: see db.py
-                       f"synchronous={self._synchronous}"):
+                       f"synchronous={self._synchronous}", SECURE_DELETE):
             conn.execute(f"PRAGMA {pragma}")
         self._conn = conn
         return conn

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.db import write_transaction
 from events.grouping import Group
+from events.idempotency import IDEMPOTENCY_TTL
 from events.model import Commit, CommitResult, Notice
 from events.tables import idempotency
-from events.transaction import IDEMPOTENCY_TTL, Outcome, group_commit
+from events.transaction import Outcome, group_commit
 from events.write_sessions import WriteSession, write_session_for
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,10 @@ class GroupWriter:
         *,
         group_max: int,
         on_notice: Callable[[Notice], None],
+        idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
     ) -> None:
         self._engine = engine
+        self._idempotency_ttl = idempotency_ttl
         self._group_max = max(1, group_max)
         self._on_notice = on_notice
         self._keys: dict[str, bytes] = {}
@@ -167,9 +170,10 @@ class GroupWriter:
         commits = [p.commit for p in batch]
         # recorded_at never goes backwards within a process, so version_at stays monotone
         recorded_at = self._last_recorded_at = max(datetime.now(UTC), self._last_recorded_at)
-        dialect, keys = self._session.dialect, self._keys
+        dialect, keys, ttl = self._session.dialect, self._keys, self._idempotency_ttl
         outcomes, group = await self._session.run(lambda: group_commit(
-            commits, dialect=dialect, recorded_at=recorded_at, known_keys=keys
+            commits, dialect=dialect, recorded_at=recorded_at, known_keys=keys,
+            idempotency_ttl=ttl,
         ))
         # committed: only now may the key cache learn from this group
         for subject in group.shredded:
@@ -178,9 +182,9 @@ class GroupWriter:
         return outcomes, group
 
 
-async def purge_idempotency(engine: AsyncEngine) -> None:
+async def purge_idempotency(engine: AsyncEngine, ttl: timedelta = IDEMPOTENCY_TTL) -> None:
     """Forget idempotency keys older than the TTL (they are ignored already)."""
-    cutoff = datetime.now(UTC) - IDEMPOTENCY_TTL
+    cutoff = datetime.now(UTC) - ttl
     async with write_transaction(engine) as conn:
         await conn.execute(delete(idempotency).where(idempotency.c.created_at <= cutoff))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from domain.commands import ChangePassword, ForgetMe, ForgetUser, LogIn, RegisterUser, UpdateProfile
 from domain.errors import Unauthenticated
+from events.db import scrub_wal
 from mutations.consistency import result_id, run_command
 from mutations.results import SignedIn, Written
 from resolvers.context import RequestContext
@@ -50,9 +51,11 @@ async def change_password(ctx: RequestContext, current: str, new: str) -> Signed
 async def forget_me(ctx: RequestContext, password: str) -> Written:
     user_id = _caller_id(ctx)
     outcome = await run_command(ctx, ForgetMe(password))
+    await scrub_wal(ctx.services.engine)
     return Written(result_id(outcome, "user_id", user_id), outcome.position)
 
 
 async def forget_user(ctx: RequestContext, user_id: str) -> Written:
     outcome = await run_command(ctx, ForgetUser(user_id))
+    await scrub_wal(ctx.services.engine)
     return Written(result_id(outcome, "user_id", user_id), outcome.position)

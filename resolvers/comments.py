@@ -42,7 +42,11 @@ async def list_comments(
 
 
 async def comment_by_id(ctx: RequestContext, comment_id: str) -> CommentRow | None:
+    """None also when the caller cannot see the comment's post now, as ``list_comments``."""
     c = ctx.services.runner.tables().comments
     async with ctx.services.engine.connect() as conn:
         row = (await conn.execute(select(c).where(c.c.id == comment_id))).mappings().first()
-    return None if row is None else CommentRow.from_mapping(row)
+    if row is None:
+        return None
+    comment = CommentRow.from_mapping(row)
+    return comment if await post_by_id(ctx, comment.post_id) is not None else None

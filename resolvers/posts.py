@@ -1,7 +1,9 @@
 """Posts from the ``posts`` read table (and its past, ``posts_as_of``, for ``asOf``).
 
 Visibility: published posts are public; drafts and archived posts are seen by
-their author and by admins only; deleted posts have no row at all.
+their author and by admins only; deleted posts have no row at all. A past
+listing (``asOf``) follows the rule for the past (``resolvers.visibility``):
+a post published then lists for others only if it is published now.
 """
 
 from __future__ import annotations
@@ -96,7 +98,15 @@ def _filters(
 ) -> list[ColumnElement[bool]]:
     """The listing's conditions; the values bound by name come from ``list_posts``."""
     tables = ctx.services.runner.tables()
-    where = [_status_filter(t, _status_scope(ctx, status)[0])]
+    kind = _status_scope(ctx, status)[0]
+    where = [_status_filter(t, kind)]
+    if not current and kind == "published" and not ctx.is_admin:
+        posts = tables.posts
+        public_now = t.c.id.in_(select(posts.c.id).where(posts.c.status == PUBLISHED))
+        where.append(
+            public_now if ctx.actor is None
+            else or_(public_now, t.c.author_id == bindparam("actor"))
+        )
     if author_username is not None:
         users = tables.users
         author = select(users.c.id).where(func.lower(users.c.username) == bindparam("author"))
@@ -150,6 +160,8 @@ async def list_posts(
         await wait_for_position(ctx.services, at)
         t = posts_as_of(tables, at)  # the posts table's columns, as of ``at``
     kind, values = _status_scope(ctx, status)
+    if as_of is not None and ctx.actor is not None:
+        values.setdefault("actor", ctx.actor.user_id)  # the author sees their own past
     if author_username is not None:
         values["author"] = author_username.lower()
     if tag is not None:

@@ -9,8 +9,7 @@ from datetime import datetime
 from domain import repository
 from domain.errors import InvalidInput
 from resolvers.context import RequestContext
-
-PUBLISHED = "PUBLISHED"
+from resolvers.visibility import PUBLISHED, may_see_past, published_by_its_command
 
 
 @dataclass(frozen=True)
@@ -31,9 +30,10 @@ async def post_at(
 ) -> PastPost | None:
     """None when the post did not exist then, or when the caller may not see it.
 
-    The author and admins see every state. Anyone else sees only states in
-    which the post was published, of a post that is published now: drafts
-    before publication and posts archived since stay private.
+    The rule for the past (``resolvers.visibility.may_see_past``): the author and
+    admins see every state. Anyone else sees only states in which the post was
+    published, of a post that is published now: drafts before publication and
+    posts archived since stay private.
     """
     if version is not None and version < 1:
         raise InvalidInput("version", "version starts at 1")
@@ -41,13 +41,18 @@ async def post_at(
     if found is None or not found.state.exists:
         return None
     state = found.state
-    actor = ctx.actor
-    privileged = actor is not None and (actor.is_admin or actor.user_id == state.author_id)
-    if not privileged:
-        current = await ctx.loaders.post.load(post_id)
-        public_now = current is not None and current.status == PUBLISHED
-        if not public_now or state.status != PUBLISHED or state.deleted:
-            return None
+    current = await ctx.loaders.post.load(post_id)
+    public_now = current is not None and current.status == PUBLISHED
+    public_then = state.status == PUBLISHED and not state.deleted
+    if public_now and not public_then and not state.deleted:
+        # A post created published: version 1 is a state its command went on from.
+        pair = await ctx.services.store.read_stream(
+            post_id, from_version=found.version, to_version=found.version + 1
+        )
+        public_then = len(pair) == 2 and published_by_its_command(pair[0], pair[1])
+    if not may_see_past(ctx.actor, state.author_id, public_then=public_then,
+                        public_now=public_now):
+        return None
     return PastPost(
         id=state.post_id,
         author_id=state.author_id,

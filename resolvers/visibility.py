@@ -1,12 +1,23 @@
-"""Which events of the log a caller may see (Query.events, Subscription.events).
+"""Which past a caller may see: events of the log, and past states of posts.
 
-Admins see everything. A member sees the events of their own streams (their
-User stream, their login throttle, their posts, their comments, their likes)
-and those of posts that are published now, with the comments and likes on
-them. Anonymous callers see nothing (the API requires authentication first).
+One rule for the past (README "One rule for the past"), :func:`may_see_past`:
+the author of a post and admins see every state it had; anyone else sees a
+past state only if the post was published in that state and is published now
+(not a draft, archived or deleted). ``postAt``, ``posts(asOf:)``,
+``Query.events``, ``Subscription.events`` and ``Post.history`` all apply it.
+A state is judged as its command left it (:func:`published_by_its_command`):
+a post created published was never a draft that anyone could have seen.
 
-Facts are looked up once per batch of events and cached for the request, so a
-page costs a few statements whatever its size.
+For events (:class:`EventVisibility`): admins see everything. A member sees
+the events of their own streams (their User stream, their login throttle,
+their posts, their comments, their likes); of other members' posts, the events
+after which the post was published, if it is published now; and the comments
+and likes on posts published now. Anonymous callers see no events (the audit
+trail requires signing in).
+
+Facts are looked up once per batch of events (:func:`learn`) and cached for the
+request, or shared by every live subscriber of a batch (``resolvers.follower``),
+so a page costs a few statements whatever its size.
 """
 
 from __future__ import annotations
@@ -24,11 +35,35 @@ from resolvers.context import Services
 PUBLISHED = "PUBLISHED"
 
 
+def may_see_past(
+    actor: Actor | None, author_id: str | None, *, public_then: bool, public_now: bool
+) -> bool:
+    """The rule for the past: may ``actor`` see a state of a post by ``author_id``?"""
+    if actor is not None and (actor.is_admin or actor.user_id == author_id):
+        return True
+    return public_then and public_now
+
+
 def _post_of(event: RecordedEvent) -> str | None:
     if event.stream_type == "Post":
         return event.stream_id
     post_id = event.data.get("post_id")
     return post_id if isinstance(post_id, str) else None
+
+
+def published_by_its_command(event: RecordedEvent, following: RecordedEvent | None) -> bool:
+    """Whether ``following``, the post's next event, published it in the command that
+    recorded ``event`` (createPost with publish: true records PostCreated and
+    PostPublished at once): the state between the two was never committed alone."""
+    return (
+        following is not None
+        and following.type == "PostPublished"
+        and following.stream_id == event.stream_id
+        and following.version == event.version + 1
+        and following.position == event.position + 1
+        and following.correlation_id == event.correlation_id
+        and following.recorded_at == event.recorded_at
+    )
 
 
 @dataclass
@@ -38,12 +73,21 @@ class Facts:
     posts: dict[str, tuple[str | None, bool]] = field(default_factory=dict)
     """post id -> (author id, published now)."""
     comment_authors: dict[str, str | None] = field(default_factory=dict)
+    published_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    """post id -> the [from, to) positions in which it was published (posts published
+    now only: the past of others' posts is shown only while they stay public)."""
+    published_with: set[int] = field(default_factory=set)
+    """Positions of events whose command went on to publish their post."""
 
     def published(self, post_id: str | None) -> bool:
         return post_id is not None and self.posts.get(post_id, (None, False))[1]
 
     def author(self, post_id: str) -> str | None:
         return self.posts.get(post_id, (None, False))[0]
+
+    def published_at(self, post_id: str, position: int) -> bool:
+        """Whether the post was published just after the event at ``position``."""
+        return any(start <= position < end for start, end in self.published_spans.get(post_id, ()))
 
 
 def visible(event: RecordedEvent, me: str, username: str, facts: Facts) -> bool:
@@ -62,7 +106,12 @@ def visible(event: RecordedEvent, me: str, username: str, facts: Facts) -> bool:
                 or facts.published(_post_of(event))
             )
         case "Post":
-            return facts.author(event.stream_id) == me or facts.published(event.stream_id)
+            return may_see_past(
+                Actor(user_id=me), facts.author(event.stream_id),
+                public_then=facts.published_at(event.stream_id, event.position)
+                or event.position in facts.published_with,
+                public_now=facts.published(event.stream_id),
+            )
         case _:
             return False
 
@@ -75,7 +124,7 @@ async def username_of(services: Services, user_id: str) -> str:
         return ((await conn.execute(query)).scalar() or "").lower()
 
 
-async def learn(services: Services, events: Iterable[RecordedEvent], facts: Facts) -> None:
+async def learn(services: Services, events: Sequence[RecordedEvent], facts: Facts) -> None:
     """Look up, in bulk, the post and comment facts these events need and ``facts`` lacks.
 
     Whether a post is published, and whose it is, comes from the read model:
@@ -85,34 +134,81 @@ async def learn(services: Services, events: Iterable[RecordedEvent], facts: Fact
     comments = {
         e.stream_id for e in events if e.stream_type == "Comment"
     } - facts.comment_authors.keys()
-    if not posts and not comments:
+    if posts or comments:
+        tables = services.runner.tables()
+        async with services.engine.connect() as conn:
+            if posts:
+                t = tables.posts
+                query = select(t.c.id, t.c.author_id, t.c.status).where(t.c.id.in_(posts))
+                for row in await conn.execute(query):
+                    facts.posts[row.id] = (row.author_id, row.status == PUBLISHED)
+                # Deleted posts left the posts table; their history still names the author.
+                gone = posts - facts.posts.keys()
+                if gone:
+                    h = tables.post_history
+                    authors = select(h.c.id, h.c.author_id).where(h.c.id.in_(gone)).distinct()
+                    for old in await conn.execute(authors):
+                        facts.posts[old.id] = (old.author_id, False)
+            if comments:
+                c = tables.comments
+                written = select(c.c.id, c.c.author_id).where(c.c.id.in_(comments))
+                for comment in await conn.execute(written):
+                    facts.comment_authors[comment.id] = comment.author_id
+        for post_id in posts - facts.posts.keys():
+            facts.posts[post_id] = (None, False)
+        # Deleted comments left the table: their first event names the author.
+        for comment_id in comments - facts.comment_authors.keys():
+            first = await services.store.read_stream(comment_id, to_version=1)
+            author = first[0].data.get("author_id") if first else None
+            facts.comment_authors[comment_id] = author if isinstance(author, str) else None
+    await _learn_spans(services, events, facts)
+
+
+async def _learn_spans(
+    services: Services, events: Sequence[RecordedEvent], facts: Facts
+) -> None:
+    """When each post published now was published (from the posts' history table:
+    a state there begins at the position of its event)."""
+    wanted = {
+        e.stream_id for e in events
+        if e.stream_type == "Post" and facts.published(e.stream_id)
+    } - facts.published_spans.keys()
+    if not wanted:
         return
-    tables = services.runner.tables()
+    h = services.runner.tables().post_history
+    query = select(h.c.id, h.c.valid_from, h.c.valid_to).where(
+        h.c.id.in_(wanted), h.c.status == PUBLISHED
+    )
+    spans: dict[str, list[tuple[int, int]]] = {post_id: [] for post_id in wanted}
     async with services.engine.connect() as conn:
-        if posts:
-            t = tables.posts
-            query = select(t.c.id, t.c.author_id, t.c.status).where(t.c.id.in_(posts))
-            for row in await conn.execute(query):
-                facts.posts[row.id] = (row.author_id, row.status == PUBLISHED)
-            # Deleted posts left the posts table; their history still names the author.
-            gone = posts - facts.posts.keys()
-            if gone:
-                h = tables.post_history
-                authors = select(h.c.id, h.c.author_id).where(h.c.id.in_(gone)).distinct()
-                for old in await conn.execute(authors):
-                    facts.posts[old.id] = (old.author_id, False)
-        if comments:
-            c = tables.comments
-            written = select(c.c.id, c.c.author_id).where(c.c.id.in_(comments))
-            for comment in await conn.execute(written):
-                facts.comment_authors[comment.id] = comment.author_id
-    for post_id in posts - facts.posts.keys():
-        facts.posts[post_id] = (None, False)
-    # Deleted comments left the table: their first event names the author.
-    for comment_id in comments - facts.comment_authors.keys():
-        first = await services.store.read_stream(comment_id, to_version=1)
-        author = first[0].data.get("author_id") if first else None
-        facts.comment_authors[comment_id] = author if isinstance(author, str) else None
+        for row in await conn.execute(query):
+            spans[row.id].append((int(row.valid_from), int(row.valid_to)))
+    facts.published_spans.update(spans)
+    await _learn_commands(services, events, facts)
+
+
+async def _learn_commands(
+    services: Services, events: Iterable[RecordedEvent], facts: Facts
+) -> None:
+    """Which events of those posts their own command went on to publish."""
+    events = list(events)
+    by_version = {(e.stream_id, e.version): e for e in events}
+    for e in events:
+        sid = e.stream_id
+        if (
+            sid not in facts.published_spans
+            or facts.published_at(sid, e.position)
+            or not facts.published_at(sid, e.position + 1)
+        ):
+            continue
+        following = by_version.get((sid, e.version + 1))
+        if following is None:  # at the end of this batch: one more read
+            read = await services.store.read_stream(
+                sid, from_version=e.version + 1, to_version=e.version + 1
+            )
+            following = read[0] if read else None
+        if published_by_its_command(e, following):
+            facts.published_with.add(e.position)
 
 
 class EventVisibility:

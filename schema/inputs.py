@@ -32,6 +32,14 @@ class ChangePasswordInput:
     new_password: str
 
 
+IDEMPOTENCY_KEY = (
+    "Retries with the same key within 24 h return the first result and append nothing. "
+    "A key is the caller's, for this operation (1-255 printable characters); sent again "
+    "with other input it fails with BAD_USER_INPUT (field idempotencyKey). The 24 h are "
+    "the default of the server's CHRONICLE_IDEMPOTENCY_TTL_SECONDS."
+)
+
+
 @strawberry.input
 class CreatePostInput:
     title: str
@@ -40,11 +48,7 @@ class CreatePostInput:
     publish: bool | None = strawberry.field(
         default=False, description="Publish at once instead of saving a draft."
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Retries with the same key within 24 h return the first result "
-        "and append nothing.",
-    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input
@@ -64,4 +68,4 @@ class EditPostInput:
 class AddCommentInput:
     post_id: strawberry.ID
     body: str
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)

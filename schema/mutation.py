@@ -3,6 +3,12 @@
 The work is in ``mutations``: it runs the command and waits until the read
 model has applied it, so the Post, User or Comment read back here already
 reflects the change (read-your-writes for the payload itself).
+
+A payload is a read like any other: its Post or Comment comes through the
+visibility rules of the queries (``resolvers.posts.post_by_id``,
+``resolvers.comments.comment_by_id``). A post the caller may not see now
+(say, a retried request whose post has been archived since) answers NOT_FOUND,
+as ``post(id:)`` would answer null: the payload's post is non-null.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from mutations import admin, comments, likes, posts, users
 from mutations.consistency import after_write
 from mutations.results import SignedIn, Written
 from resolvers import comments as comment_queries
+from resolvers import posts as post_queries
 from schema.dead_letters import RetryDeadLettersPayload
 from schema.inputs import (
     AddCommentInput,
@@ -85,7 +92,8 @@ async def _user(info: Info, user_id: str, position: int) -> User:
 async def _post(info: Info, written: Written) -> PostPayload:
     # Through fresh loaders, as ``_user``: one driver-level read by id (resolvers.loaders).
     async with after_write(written.position):
-        row = await info.context.renew_loaders().post.load(written.id)
+        info.context.renew_loaders()
+        row = await post_queries.post_by_id(info.context, written.id)
         if row is None:
             raise NotFound("no such post")
     return PostPayload(post=Post.from_row(row), position=Position(written.position))
@@ -93,6 +101,7 @@ async def _post(info: Info, written: Written) -> PostPayload:
 
 async def _comment(info: Info, written: Written) -> CommentPayload:
     async with after_write(written.position):
+        info.context.renew_loaders()
         row = await comment_queries.comment_by_id(info.context, written.id)
         if row is None:
             raise NotFound("no such comment")

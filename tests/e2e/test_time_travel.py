@@ -87,8 +87,9 @@ async def test_the_feed_as_of_a_position_is_the_feed_the_read_model_then_held(ap
     token, post_id, positions = await _known_history(api)
     author = (await api("{ me { username } }", token=token))["me"]["username"]
 
-    async def feed_at(position: str) -> list[tuple[str, str]]:
-        data = await api(FEED_AS_OF, {"asOf": position, "author": author})
+    async def feed_at(position: str, as_author: bool = True) -> list[tuple[str, str]]:
+        data = await api(FEED_AS_OF, {"asOf": position, "author": author},
+                         token=token if as_author else None)
         return [(e["node"]["id"], e["node"]["title"]) for e in data["posts"]["edges"]]
 
     assert await feed_at(positions[0]) == []  # a draft is not in the feed
@@ -96,3 +97,26 @@ async def test_the_feed_as_of_a_position_is_the_feed_the_read_model_then_held(ap
     assert await feed_at(positions[2]) == [(post_id, "Second")]
     assert await feed_at(positions[3]) == []  # archived
     assert await feed_at(str(int(positions[0]) - 1)) == []  # before it existed
+    # archived now: to anyone but its author it has no public past (README)
+    assert await feed_at(positions[1], as_author=False) == []
+
+
+async def test_history_shows_others_no_more_of_the_past_than_post_at(api: Api) -> None:
+    # security finding 4: history served the draft from before publication
+    author = await register(api)
+    reader = await register(api)
+    post_id = (await create(api, author.token, "Draft title", body="draft-only words"))[
+        "post"]["id"]
+    await api(EDIT, {"input": {"id": post_id, "title": "Public title", "body": "public words"}},
+              token=author.token)
+    await api(PUBLISH, {"id": post_id}, token=author.token)
+
+    anonymous = await api.raw({"query": HISTORY, "variables": {"id": post_id}})
+    assert anonymous.json()["data"]["post"]["history"] == []
+    as_reader = await api.raw({"query": HISTORY, "variables": {"id": post_id}},
+                              token=reader.token)
+    assert [e["type"] for e in as_reader.json()["data"]["post"]["history"]] == ["PostPublished"]
+    for response in (anonymous, as_reader):
+        assert "draft-only" not in response.text and "Draft title" not in response.text
+    as_author = (await api(HISTORY, {"id": post_id}, token=author.token))["post"]["history"]
+    assert [e["type"] for e in as_author] == ["PostCreated", "PostEdited", "PostPublished"]

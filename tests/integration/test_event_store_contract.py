@@ -33,6 +33,7 @@ from events.model import (
     ConcurrencyError,
     EventStore,
     ExpectedVersion,
+    IdempotencyKeyReused,
     IdempotentReplay,
     Metadata,
     Snapshot,
@@ -327,18 +328,42 @@ async def test_a_repeated_idempotency_key_returns_the_first_result_and_appends_n
     store: SqlEventStore,
 ) -> None:
     first = await store.commit(commit(
-        on("Post-1", NO_STREAM, created("1")), idempotency_key="k1", result={"postId": "1"}
+        on("Post-1", NO_STREAM, created("1")), idempotency_key="k1", result={"postId": "1"},
+        fingerprint="fp-1",
     ))
 
     with pytest.raises(IdempotentReplay) as replay:
         await store.commit(commit(
-            on("Post-2", NO_STREAM, created("2")), idempotency_key="k1", result={"postId": "2"}
+            on("Post-2", NO_STREAM, created("2")), idempotency_key="k1", result={"postId": "2"},
+            fingerprint="fp-1",
         ))
 
     assert (replay.value.result, replay.value.position) == ({"postId": "1"}, first.position)
+    assert replay.value.fingerprint == "fp-1"
     stored = await store.idempotent_result("k1")
-    assert stored is not None and stored.result == {"postId": "1"}
+    assert stored is not None
+    assert (stored.result, stored.position, stored.fingerprint) == (
+        {"postId": "1"}, first.position, "fp-1")
     assert await store.idempotent_result("k2") is None
+    assert await store.head_position() == 1
+
+
+async def test_a_repeated_idempotency_key_with_another_fingerprint_is_refused(
+    store: SqlEventStore,
+) -> None:
+    await store.commit(commit(
+        on("Post-1", NO_STREAM, created("1")), idempotency_key="k1", result={"postId": "1"},
+        fingerprint="fp-1",
+    ))
+
+    with pytest.raises(IdempotencyKeyReused):
+        await store.commit(commit(
+            on("Post-2", NO_STREAM, created("2")), idempotency_key="k1", result={"postId": "2"},
+            fingerprint="fp-2",
+        ))
+
+    stored = await store.idempotent_result("k1")
+    assert stored is not None and (stored.result, stored.fingerprint) == ({"postId": "1"}, "fp-1")
     assert await store.head_position() == 1
 
 
@@ -348,7 +373,7 @@ async def test_concurrent_duplicates_of_an_idempotency_key_append_once(
     outcomes = await asyncio.gather(
         *(store.commit(commit(
             on(f"Post-{i}", NO_STREAM, created(str(i))), idempotency_key="same",
-            result={"postId": str(i)},
+            result={"postId": str(i)}, fingerprint="fp",
         )) for i in range(10)),
         return_exceptions=True,
     )
@@ -357,6 +382,35 @@ async def test_concurrent_duplicates_of_an_idempotency_key_append_once(
     replays = [o for o in outcomes if isinstance(o, IdempotentReplay)]
     assert len(done) == 1 and len(replays) == 9
     assert {(r.result["postId"], r.position) for r in replays} == {("0", done[0].position)}
+    assert await store.head_position() == 1
+
+
+async def test_one_key_in_one_group_and_across_groups_is_written_once(
+    store: SqlEventStore,
+) -> None:
+    """Commits issued together share a group (the first in line is accepted and the
+    others meet its key within the group); later ones meet the stored key."""
+
+    def keyed(i: int, fingerprint: str) -> Commit:
+        return commit(on(f"Post-{i}", NO_STREAM, created(str(i))), idempotency_key="k",
+                      result={"postId": str(i)}, fingerprint=fingerprint)
+
+    together = await asyncio.gather(
+        *(store.commit(keyed(i, fp)) for i, fp in enumerate(["fp", "fp", "other", "fp"])),
+        return_exceptions=True,
+    )
+    later = await asyncio.gather(
+        *(store.commit(keyed(i, fp)) for i, fp in ((4, "fp"), (5, "other"))),
+        return_exceptions=True,
+    )
+
+    first, *rest = [*together, *later]
+    assert not isinstance(first, BaseException) and first.position == 1
+    assert [type(o).__name__ for o in rest] == [
+        "IdempotentReplay", "IdempotencyKeyReused", "IdempotentReplay",
+        "IdempotentReplay", "IdempotencyKeyReused",
+    ]
+    assert all(o.position == 1 for o in rest if isinstance(o, IdempotentReplay))
     assert await store.head_position() == 1
 
 
@@ -375,6 +429,29 @@ async def test_an_idempotency_key_older_than_a_day_may_be_used_again(
 
     stored = await store.idempotent_result("old")
     assert stored is not None and (stored.result, stored.position) == ({"n": 2}, again.position)
+
+
+async def test_the_idempotency_ttl_is_the_stores_setting(database_url: str) -> None:
+    await migrate(database_url)
+    engine = create_engine(database_url)
+    store = SqlEventStore(engine, idempotency_ttl=timedelta(minutes=5))
+    await store.start()
+    try:
+        await store.commit(commit(on("Post-1", NO_STREAM, created("1")), idempotency_key="k",
+                                  result={"n": 1}, fingerprint="fp"))
+        async with store.engine.begin() as conn:
+            await conn.execute(update(idempotency).values(
+                created_at=datetime.now(UTC) - timedelta(minutes=6)
+            ))
+
+        assert await store.idempotent_result("k") is None
+        again = await store.commit(commit(on("Post-2", NO_STREAM, created("2")),
+                                          idempotency_key="k", result={"n": 2}, fingerprint="x"))
+        stored = await store.idempotent_result("k")
+        assert stored is not None and (stored.result, stored.position) == ({"n": 2}, again.position)
+    finally:
+        await store.close()
+        await engine.dispose()
 
 
 # --- reading the whole log ------------------------------------------------------------------

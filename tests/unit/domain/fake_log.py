@@ -3,7 +3,8 @@
 It honours what the domain relies on, exactly: exact / "no_stream" / "any"
 expected versions (a mismatch appends nothing), claims (idempotent for the
 same owner, ClaimTaken for another), releases, idempotency keys
-(IdempotentReplay with the first result), snapshots written with an append,
+(IdempotentReplay with the first result for the same fingerprint,
+IdempotencyKeyReused for another), snapshots written with an append,
 and crypto-shredding (personal fields of a shredded subject read back None).
 It also records which stream reads it served, so tests can prove that a load
 used a snapshot and read only the tail.
@@ -17,7 +18,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from events.catalog import DomainEvent, data_of, spec_of
 from events.model import (
@@ -28,6 +28,7 @@ from events.model import (
     Commit,
     CommitResult,
     ConcurrencyError,
+    IdempotencyKeyReused,
     IdempotentReplay,
     Metadata,
     RecordedEvent,
@@ -53,7 +54,8 @@ class FakeLog:
     events: list[RecordedEvent] = field(default_factory=list)
     snapshots: dict[str, list[Snapshot]] = field(default_factory=dict)
     claims: dict[tuple[str, str], str] = field(default_factory=dict)
-    idempotency: dict[str, tuple[dict[str, Any], int]] = field(default_factory=dict)
+    idempotency: dict[str, IdempotentReplay] = field(default_factory=dict)
+    """Key -> its first use (result, position, fingerprint)."""
     shredded: set[str] = field(default_factory=set)
     reads: list[StreamRead] = field(default_factory=list)
     commits: list[Commit] = field(default_factory=list)
@@ -68,8 +70,10 @@ class FakeLog:
             self.before_commit.pop(0)(self)
         # Check everything before changing anything: all of it or none of it.
         if commit.idempotency_key in self.idempotency:
-            result, position = self.idempotency[commit.idempotency_key]
-            raise IdempotentReplay(result, position)
+            first = self.idempotency[commit.idempotency_key]
+            if first.fingerprint != commit.fingerprint:
+                raise IdempotencyKeyReused(commit.idempotency_key)
+            raise IdempotentReplay(first.result, first.position, first.fingerprint)
         for append in commit.appends:
             self._check_version(append)
         for claim in commit.claims:
@@ -94,7 +98,9 @@ class FakeLog:
             recorded, {a.stream_id: self._version(a.stream_id) for a in commit.appends}
         )
         if commit.idempotency_key is not None:
-            self.idempotency[commit.idempotency_key] = (dict(commit.result), done.position)
+            self.idempotency[commit.idempotency_key] = IdempotentReplay(
+                dict(commit.result), done.position, commit.fingerprint
+            )
         self.commits.append(commit)
         return done
 
@@ -137,10 +143,7 @@ class FakeLog:
         return self.claims.get((scope, value))
 
     async def idempotent_result(self, key: str) -> IdempotentReplay | None:
-        if key not in self.idempotency:
-            return None
-        result, position = self.idempotency[key]
-        return IdempotentReplay(result, position)
+        return self.idempotency.get(key)
 
     # --- for tests: given / then ---------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Concurrent changes: retries on a fresh load, expected versions, idempotency keys."""
+"""Concurrent changes: retries on a fresh load, expected versions (keys: test_idempotency)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from domain.commands import AddComment, CreatePost, EditPost, LikePost, PublishPost
+from domain.commands import AddComment, EditPost, LikePost, PublishPost
 from domain.errors import Conflict, NotFound
 from events.catalog import (
-    CommentAdded,
     PostArchived,
-    PostCreated,
     PostDeleted,
     PostEdited,
 )
@@ -106,56 +104,6 @@ async def test_the_expected_version_is_passed_to_the_store_exactly(
     await world.run(EditPost(post, body="mine", expected_version=2), by=alice)
 
     assert world.log.commits[-1].appends[0].expected_version == 2
-
-
-async def test_a_post_created_again_with_the_same_key_returns_the_first_result(
-    world: World, alice: str
-) -> None:
-    first = await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
-
-    again = await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
-
-    assert (again.result, again.position) == (first.result, first.position)
-    assert world.appended == []
-    assert world.log.commits[0].idempotency_key == f"{alice}:k1"
-    assert world.log.commits[0].result == first.result
-
-
-async def test_idempotency_keys_are_per_member(world: World, alice: str) -> None:
-    bob = world.member("bob")
-    await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
-
-    await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=bob)
-
-    assert [type(e) for e in world.appended] == [PostCreated]
-
-
-async def test_a_replay_detected_only_by_the_store_still_returns_the_first_result(
-    world: World, alice: str
-) -> None:
-    # two identical requests raced past the early check: the store decides
-    first = await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
-    stored = world.log.idempotency.pop(f"{alice}:k1")
-    world.log.before_commit.append(lambda log: log.idempotency.update({f"{alice}:k1": stored}))
-
-    again = await world.run(CreatePost("Hello", "body", idempotency_key="k1"), by=alice)
-
-    assert (again.result, again.position) == (first.result, first.position)
-    assert world.appended == []
-
-
-async def test_a_comment_added_again_with_the_same_key_returns_the_first_result(
-    world: World, alice: str
-) -> None:
-    post = world.post(alice)
-    first = await world.run(AddComment(post, "Nice", idempotency_key="c1"), by=alice)
-
-    again = await world.run(AddComment(post, "Nice", idempotency_key="c1"), by=alice)
-
-    assert again.result == first.result == {"comment_id": first.result["comment_id"],
-                                            "post_id": post}
-    assert again.position == first.position
-    assert [type(e) for e in world.log.recorded_after(0)].count(CommentAdded) == 1
 
 
 async def test_a_comment_racing_the_archiving_of_its_post_is_decided_again_and_refused(

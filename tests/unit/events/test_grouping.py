@@ -1,13 +1,23 @@
-"""A group's accepted commits: their results read as the rows the group writes."""
+"""A group's accepted commits: their results read as the rows the group writes, and keys
+checked commit by commit."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from events.catalog import PostCreated, PostEdited
 from events.grouping import Group
 from events.ids import parse_uuid
-from events.model import NO_STREAM, Commit, Metadata, StreamAppend
+from events.model import (
+    NO_STREAM,
+    Commit,
+    IdempotencyKeyReused,
+    IdempotentReplay,
+    Metadata,
+    StreamAppend,
+)
 
 
 def test_a_commits_events_are_its_rows_read_back_on_demand() -> None:
@@ -32,3 +42,23 @@ def test_a_commits_events_are_its_rows_read_back_on_demand() -> None:
     assert result.events[-1] == events[1] and result.events[1:] == events[1:]
     assert result.events == events and result.events != events[:1]
     assert earlier.events[0].data["tags"] == ["x"] and earlier.position == 8
+
+
+def test_a_key_first_used_earlier_in_the_same_group_is_a_replay_or_refused() -> None:
+    group = Group(head=0, recorded_at=datetime(2026, 1, 2, tzinfo=UTC), stored_at="stored",
+                  versions={}, owners={}, replays={}, keys={})
+
+    def keyed(post_id: str, fingerprint: str) -> Commit:
+        return Commit([StreamAppend(f"Post-{post_id}", "Post", NO_STREAM, [
+            PostCreated(post_id, "u", "T", "B", ())])],
+            idempotency_key="k", result={"post_id": post_id}, fingerprint=fingerprint)
+
+    first = group.accept(keyed("a", "fp-1"))
+    with pytest.raises(IdempotentReplay) as replay:
+        group.accept(keyed("b", "fp-1"))
+    with pytest.raises(IdempotencyKeyReused):
+        group.accept(keyed("c", "fp-2"))
+
+    assert (replay.value.result, replay.value.position) == ({"post_id": "a"}, first.position)
+    assert replay.value.fingerprint == "fp-1"
+    assert len(group.event_rows) == 1 and len(group.idempotency_rows) == 1
