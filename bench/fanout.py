@@ -200,6 +200,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--drain", type=float, default=180.0,
                         help="longest wait for late deliveries before they count as missed")
+    parser.add_argument("--server-path", metavar="DIR",
+                        help="serve another checkout's code (its PYTHONPATH), for a baseline; "
+                             "only `events` then, which every version serves")
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin the server to core 0 and this generator to core 1")
     args = parser.parse_args()
@@ -223,6 +226,8 @@ def main() -> None:
         if pinned:
             command = ["taskset", "-c", "0", *command]
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONICLE_")}
+        if args.server_path:
+            env["PYTHONPATH"] = args.server_path
         # A write's payload waits for the read model; on a busy machine give it time
         # rather than count a committed post as failed.
         env |= {"CHRONICLE_ACCESS_LOG": "false", "CHRONICLE_ARGON2_TIME_COST": "1",
