@@ -56,7 +56,7 @@ class AppliedChanges:
             found = self._made[key] = make()
         return found
 
-    async def _once(self, key: tuple[Any, ...], read: Callable[[], Awaitable[T]]) -> T:
+    async def once(self, key: tuple[Any, ...], read: Callable[[], Awaitable[T]]) -> T:
         found = self._reads.get(key)
         if found is None:
             found = self._reads[key] = asyncio.ensure_future(read())
@@ -65,16 +65,16 @@ class AppliedChanges:
         return result
 
     async def post(self, services: Services, post_id: str) -> PostRow | None:
-        return await self._once(("post", post_id), lambda: read_post(services, post_id))
+        return await self.once(("post", post_id), lambda: read_post(services, post_id))
 
     async def last_published(self, services: Services, post_id: str) -> PostRow | None:
-        return await self._once(("published", post_id),
+        return await self.once(("published", post_id),
                                 lambda: read_last_published(services, post_id))
 
     async def comments_after(
         self, services: Services, post_id: str, after: int
     ) -> list[CommentRow]:
-        return await self._once(("comments", post_id, after),
+        return await self.once(("comments", post_id, after),
                                 lambda: read_comments_after(services, post_id, after))
 
 

@@ -90,6 +90,7 @@ class _FeedFilter:
 
 
 async def _feed_changes(services: Services, item: AppliedChanges) -> list[tuple[str, PostRow]]:
+    """The batch's feed news: read once for every feed subscriber (``item.once``)."""
     found = []
     for change in item.changes:
         if change.get("kind") != "post":
@@ -127,7 +128,7 @@ async def follow_feed(
             continue
         if item.projection != FEED_PROJECTION or (last is not None and item.position <= last):
             continue  # another projection's news, or already sent by the resume
-        for kind, post in await _feed_changes(services, item):
+        for kind, post in await item.once(("feed",), partial(_feed_changes, services, item)):
             if sent.get(post.id) == (kind, post.position):
                 continue  # this very state went out with the resume
             if await wanted.wants(post):

@@ -70,10 +70,12 @@ async def start_all(followers: list[Follower], *, parallel: int = 50,
 
 
 class Stalled:
-    """A raw graphql-transport-ws socket that subscribes, then reads nothing until told."""
+    """A raw graphql-transport-ws socket with ``operations`` subscriptions of one document,
+    that reads nothing until told (several operations multiply what the server sends)."""
 
-    def __init__(self) -> None:
+    def __init__(self, operations: int) -> None:
         self.socket: ClientConnection | None = None
+        self.operations = [str(i) for i in range(1, operations + 1)]
 
     async def open(self, server: Server, token: str, document: str,
                    variables: dict[str, Any]) -> None:
@@ -87,18 +89,21 @@ class Stalled:
         await self.socket.send(orjson.dumps({"type": "connection_init",
                                              "payload": {"authToken": token}}).decode())
         assert orjson.loads(await self.socket.recv())["type"] == "connection_ack"
-        await self.socket.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": {
-            "query": document, "variables": variables}}).decode())
+        for operation in self.operations:
+            await self.socket.send(orjson.dumps({"id": operation, "type": "subscribe",
+                                                 "payload": {"query": document,
+                                                             "variables": variables}}).decode())
 
-    async def read(self, count: int, timeout: float) -> list[dict[str, Any]]:  # noqa: ASYNC109
-        """The next ``count`` results, reading again."""
+    async def read(self, count: int, timeout: float  # noqa: ASYNC109 - a test bound
+                   ) -> dict[str, list[dict[str, Any]]]:
+        """Each operation's next ``count`` results, reading again."""
         assert self.socket is not None
-        found: list[dict[str, Any]] = []
+        found: dict[str, list[dict[str, Any]]] = {o: [] for o in self.operations}
         async with asyncio.timeout(timeout):
-            while len(found) < count:
+            while any(len(results) < count for results in found.values()):
                 message = orjson.loads(await self.socket.recv())
                 if message["type"] == "next":
-                    found.append(message["payload"])
+                    found[message["id"]].append(message["payload"])
         return found
 
     async def close(self) -> None:

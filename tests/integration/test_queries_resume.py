@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from domain.commands import AddComment, ArchivePost, CreatePost, DeletePost, EditPost, LikePost
+from resolvers.feeds import follow_feed
+from resolvers.hub import LiveHub
 from tests.integration.test_queries_subscriptions import FEED, subscribe
 from tests.integration.test_queries_world import World, open_world
 
@@ -115,3 +119,25 @@ async def test_comment_added_resumed_sends_the_comments_added_since(world: World
     assert [c["commentAdded"]["body"] for c in [*missed, live]] == [
         "Missed one", "Missed two", "Live"
     ]
+
+
+async def test_a_feed_subscriber_that_fell_behind_resumes_from_its_last_update(
+    world: World,
+) -> None:
+    alice = await world.member("alice")
+    hub = LiveHub(world.chronicle.store, world.chronicle.bus, queue_size=2)
+    services = replace(world.services, hub=hub)
+    feed = follow_feed(services, tag=None, author_username=None,
+                       after=await world.chronicle.store.head_position())
+    first = asyncio.ensure_future(anext(feed))
+    warm = await world.post(alice, "Warm-up")
+    assert (await asyncio.wait_for(first, 10)).post.id == warm
+    # It reads nothing while five posts go by: dropped from the shared stream.
+    missed = [await world.post(alice, f"Missed {i}") for i in range(5)]
+    assert hub.changes.fanout.lagged == 1
+    caught_up = [await asyncio.wait_for(anext(feed), 10) for _ in range(5)]
+    live = await world.post(alice, "Live")
+    again = await asyncio.wait_for(anext(feed), 10)
+    await feed.aclose()  # type: ignore[attr-defined]
+    assert [(u.change, u.post.id) for u in caught_up] == [("ADDED", p) for p in missed]
+    assert (again.change, again.post.id) == ("ADDED", live)
