@@ -50,9 +50,9 @@ from schema.context import (
     new_request_id,
     socket_context,
 )
-from schema.limits import Limits, admit
+from schema.limits import Limits, admit, caller_of
 from schema.plans import Abandon, Plans
-from schema.quotas import Charge, Quotas, caller_key
+from schema.quotas import Charge, Quotas
 
 STATIC = Path(__file__).parent / "static"
 GRAPHIQL_INDEX = STATIC / "graphiql" / "index.html"
@@ -168,7 +168,7 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             data = await plan.run(self.core_schema, context, variables)
         except Abandon:
             self.metrics.planned_queries.labels("abandoned").inc()
-            self.quotas.refund(_caller(context), charge.requested)  # the full path charges
+            self.quotas.refund(caller_of(context)[0], charge.requested)  # the full path charges
             return replay
         self.metrics.planned_queries.labels("answered").inc()
         self.metrics.count_result([])
@@ -229,11 +229,6 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             query, name = learn
             self.plans.learn(query, name, parse(query))
         return await super().process_result(request, result)
-
-
-def _caller(context: ChronicleContext) -> str:
-    actor = context.actor
-    return caller_key(actor.user_id if actor is not None else None, context.client)
 
 
 _PLANNED_KEYS = frozenset({"query", "operationName", "variables", "extensions"})

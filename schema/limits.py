@@ -138,10 +138,15 @@ def admit(
     cost = operation_cost(schema, document, operation_name, variables,
                           list_size=quotas.list_size)
     registrations = root_field_count(document, operation_name, "register")
+    caller, client = caller_of(context)
+    return quotas.admit(caller, client, cost, registrations)
+
+
+def caller_of(context: Any) -> tuple[str, str]:
+    """Whose budget an operation spends, and the client address registrations count by."""
     actor = getattr(context, "actor", None)
     client = getattr(context, "client", None) or "unknown"
-    caller = caller_key(actor.user_id if actor is not None else None, client)
-    return quotas.admit(caller, client, cost, registrations)
+    return caller_key(actor.user_id if actor is not None else None, client), client
 
 
 def _core_schema(ctx: ExecutionContext) -> GraphQLSchema:
