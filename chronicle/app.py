@@ -63,9 +63,9 @@ from schema.context import (
     new_request_id,
     socket_context,
 )
-from schema.limits import Limits, admit
+from schema.limits import Limits, admit, caller_of
 from schema.plans import Abandon, Plans
-from schema.quotas import Charge, Quotas, caller_key
+from schema.quotas import Charge, Quotas
 from schema.sockets import Identities, LegacyWSHandler, TransportWSHandler
 
 STATIC = Path(__file__).parent / "static"
@@ -198,7 +198,7 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             data = await plan.run(self.core_schema, context, variables)
         except Abandon:
             self.metrics.planned_queries.labels("abandoned").inc()
-            self.quotas.refund(_caller(context), charge.requested)  # the full path charges
+            self.quotas.refund(caller_of(context)[0], charge.requested)  # the full path charges
             return replay
         self.metrics.planned_queries.labels("answered").inc()
         self.metrics.count_result([])
@@ -307,11 +307,6 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
 
 def _media_type(request: Request | WebSocket) -> str:
     return preferred_media_type(request.headers.get("accept"))
-
-
-def _caller(context: ChronicleContext) -> str:
-    actor = context.actor
-    return caller_key(actor.user_id if actor is not None else None, context.client)
 
 
 _PLANNED_KEYS = frozenset({"query", "operationName", "variables", "extensions"})

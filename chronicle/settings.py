@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 2000
     max_query_cost: int = 5000
-    """Most nodes one operation may ask for (README.md, "Query cost"); 0: no limit."""
+    """Most an operation may cost (README.md, "Query cost and rate limits"); 0: no limit."""
     cost_budget_per_minute: int = 20000
     """Cost each member (or anonymous client address) may spend per minute; 0: no limit."""
     registrations_per_window: int = 5

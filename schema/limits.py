@@ -105,6 +105,8 @@ class Operation(SchemaExtension):
                               ctx.operation_name, ctx.variables)
             await wait_for_requested_position(ctx.context, ctx.operation_extensions)
         except (StaleRead, InvalidInput, RateLimited, GraphQLError) as refusal:
+            # A refused charge (TooCostly, QuotaExceeded) is shown as well as a made one.
+            self.cost = getattr(refusal, "charge", self.cost)
             if ctx.operation_type is OperationType.SUBSCRIPTION:
                 raise  # strawberry turns it into the subscription's error result
             error = (refusal if isinstance(refusal, GraphQLError)
@@ -129,17 +131,22 @@ def admit(
 ) -> Charge:
     """Charge the operation's caller for its cost, or refuse it before it runs.
 
-    Raises the BAD_USER_INPUT GraphQLError of a too costly operation, or RateLimited.
+    Raises ``schema.quotas``' TooCostly (a GraphQLError) or QuotaExceeded (RateLimited).
     """
     if document is None:
         return Charge(1, quotas.max_cost)
     cost = operation_cost(schema, document, operation_name, variables,
                           list_size=quotas.list_size)
     registrations = root_field_count(document, operation_name, "register")
+    caller, client = caller_of(context)
+    return quotas.admit(caller, client, cost, registrations)
+
+
+def caller_of(context: Any) -> tuple[str, str]:
+    """Whose budget an operation spends, and the client address registrations count by."""
     actor = getattr(context, "actor", None)
     client = getattr(context, "client", None) or "unknown"
-    caller = caller_key(actor.user_id if actor is not None else None, client)
-    return quotas.admit(caller, client, cost, registrations)
+    return caller_key(actor.user_id if actor is not None else None, client), client
 
 
 def _core_schema(ctx: ExecutionContext) -> GraphQLSchema:

@@ -56,12 +56,27 @@ class Charge:
         return shown
 
 
-def too_costly(cost: int, max_cost: int) -> GraphQLError:
-    return GraphQLError(
-        f"This operation may cost {cost}, above the limit of {max_cost} per request: "
-        "ask for smaller pages (first/last) or fewer nested connections.",
-        extensions={"code": "BAD_USER_INPUT", "cost": cost, "maxCost": max_cost},
-    )
+class TooCostly(GraphQLError):
+    """BAD_USER_INPUT: the operation may cost more than one request is allowed."""
+
+    def __init__(self, charge: Charge) -> None:
+        super().__init__(
+            f"This operation may cost {charge.requested}, above the limit of "
+            f"{charge.max_cost} per request: ask for smaller pages (first/last) or fewer "
+            "nested connections.",
+            extensions={
+                "code": "BAD_USER_INPUT", "cost": charge.requested, "maxCost": charge.max_cost,
+            },
+        )
+        self.charge = charge
+
+
+class QuotaExceeded(RateLimited):
+    """RATE_LIMITED: the caller's budget, or the address's registrations, are spent."""
+
+    def __init__(self, message: str, retry_after: int, charge: Charge) -> None:
+        super().__init__(message, retry_after)
+        self.charge = charge
 
 
 class Windows:
@@ -135,26 +150,27 @@ class Quotas:
     ) -> Charge:
         """Charge ``caller`` for an operation of ``cost``, or refuse it (nothing charged).
 
-        Raises the BAD_USER_INPUT GraphQLError of :func:`too_costly`, or RateLimited.
+        Raises :class:`TooCostly` or :class:`QuotaExceeded`, each with the charge refused.
         """
         if self.max_cost and cost > self.max_cost:
-            raise too_costly(cost, self.max_cost)
+            raise TooCostly(Charge(cost, self.max_cost))
         now = self.clock()
         budgets, signups = self.budgets, self.registrations
+        left = self._left(caller, cost, now)
         if registrations and signups.limit:
             opened, used = signups.used(client, now)
             if used + registrations > signups.limit:
-                raise RateLimited(
+                raise QuotaExceeded(
                     "too many registrations from this address; try again later",
-                    signups.retry_after(opened, now),
+                    signups.retry_after(opened, now), left,
                 )
         if budgets.limit:
             opened, used = budgets.used(caller, now)
             if used + cost > budgets.limit:
-                raise RateLimited(
+                raise QuotaExceeded(
                     f"this operation costs {cost}; {budgets.limit - used} of the budget of "
                     f"{budgets.limit} is left until it resets",
-                    budgets.retry_after(opened, now),
+                    budgets.retry_after(opened, now), left,
                 )
         # Admitted: only now is anything recorded, so a refusal costs the caller nothing.
         if registrations and signups.limit:
@@ -165,6 +181,15 @@ class Quotas:
         return Charge(
             cost, self.max_cost, budgets.limit, budgets.limit - used, opened + budgets.seconds
         )
+
+    def _left(self, caller: str, cost: int, now: float) -> Charge:
+        """The charge as it stands before this operation: what a refusal shows."""
+        budgets = self.budgets
+        if not budgets.limit:
+            return Charge(cost, self.max_cost)
+        opened, used = budgets.used(caller, now)
+        return Charge(cost, self.max_cost, budgets.limit, budgets.limit - used,
+                      opened + budgets.seconds)
 
     def refund(self, caller: str, cost: int) -> None:
         """Give back a charge whose operation was handed over to be run (and charged) again."""

@@ -66,6 +66,7 @@ async def test_the_twenty_megabyte_query_is_refused_with_its_cost_before_running
         "code": "BAD_USER_INPUT", "cost": 1 + 100 + 100 * 100, "maxCost": DEFAULT_MAX_COST,
     }
     assert "cost" in error["message"]
+    assert body["extensions"]["cost"]["requested"] == 1 + 100 + 100 * 100
     assert len(response.content) < 2000
 
 

@@ -48,7 +48,7 @@ async def test_a_repeated_query_is_answered_by_its_plan_with_the_same_answer(
     assert answered_by_plans(server) == before + 1
     assert second.status_code == first.status_code == 200
     assert second.json()["data"] == first.json()["data"]
-    # charged the same cost as the full path (README.md, "Query cost")
+    # charged the same cost as the full path (README.md, "Query cost and rate limits")
     first_cost, second_cost = (r.json()["extensions"]["cost"] for r in (first, second))
     assert second_cost["requested"] == first_cost["requested"]
     assert second_cost["remaining"] == first_cost["remaining"] - first_cost["requested"]

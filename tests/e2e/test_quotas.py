@@ -53,9 +53,11 @@ async def test_a_member_spending_the_minutes_budget_is_rate_limited(api: Api) ->
     for remaining in (BUDGET - PAGE_COST, BUDGET - 2 * PAGE_COST):
         body = (await api.raw({"query": PAGE}, token=member.token)).json()
         assert body["extensions"]["cost"]["remaining"] == remaining
-    error = await api.error(PAGE, token=member.token)
+    refused = (await api.raw({"query": PAGE}, token=member.token)).json()
+    error = refused["errors"][0]
     assert code_of(error) == "RATE_LIMITED"
     assert 1 <= error["extensions"]["retryAfter"] <= 60
+    assert refused["extensions"]["cost"]["remaining"] == BUDGET - 2 * PAGE_COST
     # what is left still pays for a cheaper operation
     assert await api("{ headPosition }", token=member.token)
 

@@ -6,7 +6,7 @@ import pytest
 from graphql import GraphQLError
 
 from domain.errors import RateLimited
-from schema.quotas import Quotas, caller_key
+from schema.quotas import QuotaExceeded, Quotas, caller_key
 
 
 class Clock:
@@ -51,9 +51,10 @@ def test_an_operation_the_rest_of_the_budget_cannot_pay_is_rate_limited(clock: C
     limits = quotas(clock)
     limits.admit("member:a", "10.0.0.1", 250)
     clock.now += 15
-    with pytest.raises(RateLimited) as refused:
+    with pytest.raises(QuotaExceeded) as refused:
         limits.admit("member:a", "10.0.0.1", 51)
     assert refused.value.retry_after == 45
+    assert (refused.value.charge.requested, refused.value.charge.remaining) == (51, 50)
     assert limits.admit("member:a", "10.0.0.1", 50).remaining == 0  # refusals cost nothing
 
 
