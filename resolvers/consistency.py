@@ -20,8 +20,9 @@ class StaleRead(DomainError):
                  recorded: bool = False) -> None:
         if recorded:
             message = (
-                f"Your change was recorded at position {position}, but the read model does "
-                "not show it yet: do not send it again; read it with X-Min-Position"
+                f"Your change was recorded at position {position}, but it cannot be read "
+                "back now (the read model is behind, or no longer shows it to you): do not "
+                "send it again; read it with X-Min-Position"
             )
         elif head is not None:
             message = (f"Position {position} is past the head of the log ({head}): "
