@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from domain.errors import NotFound
 from domain.ports import Actor
+from resolvers import arguments
 from resolvers.changes import (
     FEED_PROJECTION,
     AppliedChanges,
@@ -112,6 +113,10 @@ async def follow_feed(
     after: int | None = None,
 ) -> AsyncIterator[FeedEvent]:
     """Published posts entering, changing in or leaving the public feed."""
+    if tag is not None:
+        arguments.text("tag", tag)
+    if author_username is not None:
+        arguments.text("authorUsername", author_username)
     wanted = _FeedFilter(services, tag, author_username)
     # The feed as of `last` was delivered (None: from when we started listening).
     last = None if after is None else min(after, MAX_STORED_POSITION)
@@ -147,7 +152,7 @@ async def follow_post(
     services: Services, actor: Actor | None, post_id: str, after: int | None = None
 ) -> AsyncIterator[PostRow]:
     """The post after each change to it or its comments and likes; ends when it is gone."""
-    post = await read_post(services, post_id)
+    post = None if arguments.names_nothing(post_id) else await read_post(services, post_id)
     if post is None or not visible_to(actor, post):
         raise NotFound(f"Post {post_id} not found")
     last = None if after is None else min(after, MAX_STORED_POSITION)
@@ -177,7 +182,7 @@ async def follow_comments(
     services: Services, actor: Actor | None, post_id: str, after: int | None = None
 ) -> AsyncIterator[CommentRow]:
     """New comments on a post the caller can see."""
-    post = await read_post(services, post_id)
+    post = None if arguments.names_nothing(post_id) else await read_post(services, post_id)
     if post is None or not visible_to(actor, post):
         raise NotFound(f"Post {post_id} not found")
     # Comments are read past the newest one sent, so a lost notice (or a

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from domain.errors import Unauthenticated
+from domain.errors import InvalidInput, Unauthenticated
 from domain.ports import Actor
 from events.bus import Bus
 from events.model import RecordedEvent
+from resolvers import arguments
 from resolvers.context import Services
 from resolvers.fanout import Lagged
 from resolvers.hub import LiveHub
@@ -84,6 +85,11 @@ async def follow_events(
 ) -> AsyncIterator[ServedEvent]:
     if actor is None:
         raise Unauthenticated("Sign in to follow the event log")
+    if types is not None:
+        arguments.texts("types", types)
+    # A query for such a stream finds an empty page; a subscription would wait forever.
+    if stream_id is not None and arguments.names_nothing(stream_id):
+        raise InvalidInput("streamId", "streamId names no stream: it is no id of the log")
     follower = hub_of(services).log
     # Positions are signed 64-bit in the store: nothing lies past this one.
     # Everything up to `last` was delivered or judged not wanted.
