@@ -30,8 +30,8 @@ export const FeedQuery = graphql(`
 `);
 
 export const FeedUpdates = graphql(`
-  subscription FeedUpdates($tag: String, $author: String) {
-    feed(tag: $tag, authorUsername: $author) {
+  subscription FeedUpdates($tag: String, $author: String, $after: Position) {
+    feed(tag: $tag, authorUsername: $author, after: $after) {
       change
       position
       post {
@@ -120,12 +120,17 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
 
   // Live: new posts wait behind the pill; changed posts update in the cache
   // (Apollo writes the subscription's Post into its normalised store).
+  // After a reconnect the subscription resumes from the last update it saw
+  // (`after`): the server first sends what changed meanwhile, then live.
+  const lastSeen = useRef<string | null>(null);
+  const [resumeFrom, setResumeFrom] = useState<string | null>(null);
   useSubscription(FeedUpdates, {
-    variables: { tag, author },
+    variables: { tag, author, after: resumeFrom },
     onData: ({ data: update }) => {
       const feed = update.data?.feed;
       if (!feed) return;
       session.noteSeen(feed.position);
+      lastSeen.current = feed.position;
       if (feed.change === "ADDED") addPending([feed.post.id]);
       if (feed.change === "REMOVED") {
         setPending((current) => current.filter((id) => id !== feed.post.id));
@@ -138,12 +143,17 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
     },
   });
 
-  // After a reconnect, what happened while the socket was down: the head of
-  // the feed fetched without touching the list; shown posts are updated in
-  // place and newer ones join the pill.
+  // After a reconnect: resume from the last update seen. Before any update
+  // was seen there is no position to resume from, so the head of the feed is
+  // read without touching the list; shown posts are updated in place and
+  // newer ones join the pill.
   const reconnects = useReconnects();
   useEffect(() => {
     if (reconnects === 0) return;
+    if (lastSeen.current) {
+      setResumeFrom(lastSeen.current);
+      return;
+    }
     let cancelled = false;
     client
       .query({ query: FeedQuery, variables: { first: PAGE_SIZE, tag, author }, fetchPolicy: "no-cache" })
