@@ -123,6 +123,8 @@ export function PostPage() {
             </>
           )}
           {post.status !== "PUBLISHED" && <span className="badge">{post.status === "DRAFT" ? "Draft" : "Archived"}</span>}
+          {" · "}
+          <Link to={`/posts/${post.id}/history`}>History</Link>
         </p>
       </header>
       <div className="post-body">
