@@ -70,7 +70,7 @@ export function Layout() {
           <div className="account">
             {user ? (
               <>
-                <NavLink className="whoami" to="/account" title={`Your account (@${user.username})`}>
+                <NavLink className="whoami" to="/account" title={`@${user.username}`} aria-label={`Your account: ${user.displayName}`}>
                   {user.displayName}
                 </NavLink>
                 <button type="button" onClick={signOut}>

@@ -31,13 +31,15 @@ export const EventsSubscription = graphql(`
 export function useLiveLog(streamId: string | null, types: string[] | null) {
   const client = useApolloClient();
   const reconnects = useReconnects();
-  const [buffer] = useState(() => new LogBuffer());
+  // The hook's owner gives it a fresh key per filter: the buffer is made once.
+  const [buffer] = useState(() => new LogBuffer(types ? new Set(types) : null));
   const [version, render] = useReducer((n: number) => n + 1, 0);
   const frame = useRef<number | null>(null);
   const typesKey = types?.join(",") ?? "";
 
   useEffect(() => {
-    const list = typesKey ? typesKey.split(",") : null;
+    // A member forgotten meanwhile is erased from what is shown, whatever the filter.
+    const list = typesKey ? [...new Set([...typesKey.split(","), "UserForgotten"])] : null;
     const observable = client.subscribe({
       query: EventsSubscription,
       variables: { after: buffer.lastPosition(), streamId, types: list },

@@ -4,7 +4,6 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { EventDetail } from "../components/EventDetail";
 import { graphql } from "../gql";
-import type { LogEvent } from "../hooks/logBuffer";
 import { useLiveLog } from "../hooks/useLiveLog";
 
 export const EventTypeNames = graphql(`
@@ -74,7 +73,8 @@ function LogFilters({ stream, types }: { stream: string | null; types: string[] 
 
 function LiveLog({ stream, types }: { stream: string | null; types: string[] | null }) {
   const { buffer, pause, resume } = useLiveLog(stream, types);
-  const [selected, setSelected] = useState<LogEvent | null>(null);
+  const [selectedIndex, setSelectedIndex] = useState<number | null>(null);
+  const selected = selectedIndex === null ? null : buffer.events[selectedIndex] ?? null;
   const [following, setFollowing] = useState(true);
   const scroller = useRef<HTMLDivElement>(null);
   const count = buffer.shown;
@@ -154,7 +154,7 @@ function LiveLog({ stream, types }: { stream: string | null; types: string[] | n
                     type="button"
                     className="log-row"
                     aria-pressed={selected?.id === event.id}
-                    onClick={() => setSelected(event)}
+                    onClick={() => setSelectedIndex(row.index)}
                   >
                     <span className="log-position">#{event.position}</span>
                     <time dateTime={event.occurredAt} title={event.occurredAt}>
@@ -171,7 +171,7 @@ function LiveLog({ stream, types }: { stream: string | null; types: string[] | n
           </ol>
         </div>
       </section>
-      {selected && <EventDetail event={selected} onClose={() => setSelected(null)} />}
+      {selected && <EventDetail event={selected} onClose={() => setSelectedIndex(null)} />}
     </div>
   );
 }
