@@ -162,7 +162,7 @@ function LiveLog({ stream, types }: { stream: string | null; types: string[] | n
                     </time>
                     <span className="log-type">{event.type}</span>
                     <span className="log-stream">
-                      {event.streamType} {event.streamId.slice(0, 8)}
+                      {event.streamType} {event.streamId}
                     </span>
                   </button>
                 </li>
