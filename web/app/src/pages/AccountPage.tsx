@@ -29,6 +29,20 @@ export const ForgetMe = graphql(`
   }
 `);
 
+export const ChangePassword = graphql(`
+  mutation ChangePassword($input: ChangePasswordInput!) {
+    changePassword(input: $input) {
+      position
+      token
+      user {
+        id
+        username
+        displayName
+      }
+    }
+  }
+`);
+
 export function AccountPage() {
   const { data, error, loading } = useQuery(AccountQuery, { fetchPolicy: "cache-and-network" });
   if (loading && !data) return <Loading label="Loading your account…" />;
@@ -65,6 +79,7 @@ export function AccountPage() {
           )}
         </dl>
       </section>
+      <ChangePasswordForm />
       <ForgetMeForm />
     </>
   );
@@ -118,6 +133,63 @@ function ForgetMeForm() {
           <ErrorMessage error={error} title="You were not forgotten." />
         </form>
       )}
+    </section>
+  );
+}
+
+function ChangePasswordForm() {
+  const { session, connection } = useServices();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [done, setDone] = useState(false);
+  const [change, { loading, error }] = useMutation(ChangePassword);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setDone(false);
+    connection.changingToken(true);
+    try {
+      const result = await change({ variables: { input: { currentPassword: current, newPassword: next } } });
+      const payload = result.data?.changePassword;
+      // The change retires every earlier token: keep the fresh one, and
+      // reopen the socket with it (the old socket is closed with 4403).
+      if (payload?.token) {
+        const { id, username, displayName } = payload.user;
+        session.signIn(payload.token, { id, username, displayName });
+      }
+      setCurrent("");
+      setNext("");
+      setDone(true);
+    } catch {
+      // shown below
+    } finally {
+      connection.changingToken(false);
+    }
+  }
+
+  return (
+    <section className="card account-section" aria-labelledby="password-title">
+      <h2 id="password-title">Change password</h2>
+      <form onSubmit={submit}>
+        <div className="field">
+          <label htmlFor="current-password">Current password</label>
+          <input id="current-password" type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="new-password">New password</label>
+          <input id="new-password" type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} />
+          <p className="hint">Other devices signed in as you are signed out.</p>
+        </div>
+        <button type="submit" disabled={loading || !current || !next}>
+          {loading ? "Changing…" : "Change password"}
+        </button>
+        {done && (
+          <p role="status" className="muted">
+            Your password was changed. You stay signed in here.
+          </p>
+        )}
+        <ErrorMessage error={error} title="The password was not changed." />
+      </form>
     </section>
   );
 }
