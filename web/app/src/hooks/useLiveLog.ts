@@ -1,6 +1,8 @@
-import { useApolloClient } from "@apollo/client/react";
+import { print } from "graphql";
 import { useEffect, useReducer, useRef, useState } from "react";
+import { useServices } from "../apollo/context";
 import { graphql } from "../gql";
+import type { LiveLogSubscription } from "../gql/graphql";
 import { LogBuffer } from "./logBuffer";
 import { useReconnects } from "./useConnection";
 
@@ -23,13 +25,20 @@ export const EventsSubscription = graphql(`
   }
 `);
 
+const LIVE_LOG = print(EventsSubscription);
+
 /**
  * Catch-up then live: every visible event (of `types` in `streamId` when
  * given) into a buffer, rendered at most once per frame. After a reconnect it
  * resumes after the last event it holds, so nothing is missed or repeated.
+ *
+ * It subscribes on the app's graphql-ws client directly, not through Apollo:
+ * catch-up can bring 100,000 events, which the log neither caches nor
+ * normalises, and Apollo's per-result work made catch-up several times slower.
  */
 export function useLiveLog(streamId: string | null, types: string[] | null) {
-  const client = useApolloClient();
+  const { connection } = useServices();
+  const client = connection.client;
   const reconnects = useReconnects();
   // The hook's owner gives it a fresh key per filter: the buffer is made once.
   const [buffer] = useState(() => new LogBuffer(types ? new Set(types) : null));
@@ -40,25 +49,25 @@ export function useLiveLog(streamId: string | null, types: string[] | null) {
   useEffect(() => {
     // A member forgotten meanwhile is erased from what is shown, whatever the filter.
     const list = typesKey ? [...new Set([...typesKey.split(","), "UserForgotten"])] : null;
-    const observable = client.subscribe({
-      query: EventsSubscription,
-      variables: { after: buffer.lastPosition(), streamId, types: list },
-      fetchPolicy: "no-cache",
-    });
-    const subscription = observable.subscribe({
-      next: (result) => {
-        const event = result.data?.events;
-        if (!event || !buffer.add(event)) return;
-        if (frame.current === null) {
-          frame.current = requestAnimationFrame(() => {
-            frame.current = null;
-            render();
-          });
-        }
+    const unsubscribe = client.subscribe<LiveLogSubscription>(
+      { query: LIVE_LOG, variables: { after: buffer.lastPosition(), streamId, types: list } },
+      {
+        next: (result) => {
+          const event = result.data?.events;
+          if (!event || !buffer.add(event)) return;
+          if (frame.current === null) {
+            frame.current = requestAnimationFrame(() => {
+              frame.current = null;
+              render();
+            });
+          }
+        },
+        error: () => undefined, // the connection indicator tells the socket's story
+        complete: () => undefined,
       },
-    });
+    );
     return () => {
-      subscription.unsubscribe();
+      unsubscribe();
       if (frame.current !== null) cancelAnimationFrame(frame.current);
       frame.current = null;
     };

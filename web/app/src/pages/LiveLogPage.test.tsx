@@ -3,7 +3,7 @@ import { ApolloProvider } from "@apollo/client/react";
 import { act, render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter, Route, Routes } from "react-router";
-import { Observable, Subject } from "rxjs";
+import { Observable } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { ServicesContext } from "../apollo/context";
 import { Session } from "../apollo/session";
@@ -46,19 +46,27 @@ describe("LogBuffer", () => {
 
 describe("LiveLogPage", () => {
   it("pauses and resumes, catching up with what came meanwhile", async () => {
-    const live = new Subject<{ data: { events: LogEvent & { __typename: "Event" } } }>();
-    const link = new ApolloLink((operation) =>
-      operation.operationName === "LiveLog"
-        ? (live.asObservable() as unknown as Observable<ApolloLink.Result>)
-        : new Observable<ApolloLink.Result>((observer) => {
-            observer.next({ data: { eventTypes: [{ __typename: "EventType", name: "PostCreated", streamType: "Post" }] } });
-            observer.complete();
-          }),
+    // The log subscribes on the graphql-ws client itself; its event types come through Apollo.
+    let sink: { next: (value: { data: { events: LogEvent } }) => void } | null = null;
+    const connection = Object.assign(fakeConnection(), {
+      client: {
+        subscribe: (_payload: unknown, next: typeof sink) => {
+          sink = next;
+          return () => undefined;
+        },
+      },
+    });
+    const link = new ApolloLink(
+      () =>
+        new Observable<ApolloLink.Result>((observer) => {
+          observer.next({ data: { eventTypes: [{ __typename: "EventType", name: "PostCreated", streamType: "Post" }] } });
+          observer.complete();
+        }),
     );
     const client = new ApolloClient({ link, cache: new InMemoryCache() });
-    const push = (position: number) => act(() => live.next({ data: { events: { __typename: "Event", ...event(position) } } }));
+    const push = (position: number) => act(() => sink?.next({ data: { events: event(position) } }));
     render(
-      <ServicesContext.Provider value={{ session: new Session(null), connection: fakeConnection() }}>
+      <ServicesContext.Provider value={{ session: new Session(null), connection }}>
         <ApolloProvider client={client}>
           <MemoryRouter initialEntries={["/log"]}>
             <Routes>
