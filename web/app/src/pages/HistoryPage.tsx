@@ -141,9 +141,10 @@ function usePostAt(id: string, version: number) {
 }
 
 function PastPost({ id, version }: { id: string; version: number }) {
-  const { data, previousData, error } = usePostAt(id, version);
+  const { data, previousData, error, loading } = usePostAt(id, version);
   const state = (data ?? previousData)?.postAt;
   if (error && !state) return <ErrorMessage error={error} title="That version could not be loaded." />;
+  if (!loading && data && !data.postAt) return <NotVisible version={version} />;
   if (!state) return <Loading label="Loading the version…" />;
   return (
     <div className="past-post" aria-label={`Version ${state.version}`} role="region">
@@ -215,6 +216,7 @@ function DiffOf({ id, from, to, mode }: { id: string; from: number; to: number; 
   const b = usePostAt(id, to);
   const error = a.error ?? b.error;
   if (error) return <ErrorMessage error={error} title="The versions could not be compared." />;
+  if ((a.data && !a.data.postAt) || (b.data && !b.data.postAt)) return <NotVisible version={a.data?.postAt ? to : from} />;
   const before: Version | undefined = a.data?.postAt ?? undefined;
   const after: Version | undefined = b.data?.postAt ?? undefined;
   if (!before || !after) return <Loading label="Comparing…" />;
@@ -260,5 +262,14 @@ function RestoreVersion({ id, version, latest, onRestored }: { id: string; versi
         </div>
       )}
     </div>
+  );
+}
+
+/** postAt is null for a version the reader may not see (a draft, unless it is theirs). */
+function NotVisible({ version }: { version: number }) {
+  return (
+    <p className="notice notice-warning">
+      Version {version} is not visible to you: the post was not published then. Its author can see it.
+    </p>
   );
 }
