@@ -11,6 +11,11 @@ export interface Member {
   token: () => Promise<string>;
 }
 
+interface Options {
+  /** Generated events written into the log before the server starts. */
+  seedEvents: number;
+}
+
 interface Fixtures {
   server: Server;
   /** A browser context registered as a new member through the app's own form. */
@@ -21,10 +26,10 @@ interface Fixtures {
 
 let counter = 0;
 
-export const test = base.extend<Fixtures>({
-  // eslint-disable-next-line no-empty-pattern
-  server: async ({}, use) => {
-    const server = await startServer();
+export const test = base.extend<Fixtures & Options>({
+  seedEvents: [0, { option: true }],
+  server: async ({ seedEvents }, use) => {
+    const server = await startServer({ seedEvents });
     await use(server);
     await server.stop();
   },
@@ -95,4 +100,14 @@ export async function createPost(server: Server, token: string, title: string, e
     token,
   );
   return data.createPost.post;
+}
+
+/** Grant admin with the command line, as an operator does; the member reloads to see it. */
+export async function promote(server: Server, member: Member) {
+  const done = server.cli("promote", member.username);
+  if (done.status !== 0) throw new Error(`promote failed: ${done.stderr}`);
+  const token = await member.token();
+  await expect
+    .poll(async () => (await api<{ me: { role: string } }>(server, "{ me { role } }", {}, token)).me.role, { timeout: 30_000 })
+    .toBe("ADMIN");
 }

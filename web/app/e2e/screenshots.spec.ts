@@ -22,6 +22,9 @@ test("screenshots of the main pages, light and dark, desktop and phone", async (
   await api(server, `mutation($input: AddCommentInput!) { addComment(input: $input) { position } }`,
     { input: { postId: post.id, body: "A thoughtful comment about the trail." } }, token);
   await api(server, `mutation($id: ID!) { likePost(id: $id) { position } }`, { id: post.id }, token);
+  await api(server, `mutation($input: EditPostInput!) { editPost(input: $input) { position } }`,
+    { input: { id: post.id, title: "What the audit trail gives its readers", body: "Who changed what, when and why, kept for good.\n\nA second paragraph to show the layout of a longer body." } }, token);
+  const { headPosition } = await api<{ headPosition: string }>(server, "{ headPosition }");
   const session = await ada.page.evaluate(() => localStorage.getItem("chronicle.session"));
 
   const dir = join(testInfo.project.outputDir, "screenshots");
@@ -48,6 +51,23 @@ test("screenshots of the main pages, light and dark, desktop and phone", async (
       await page.getByRole("button", { name: "Publish" }).click();
       await expect(page.getByLabel("Title")).toHaveAttribute("aria-invalid", "true");
       await shot("compose-errors");
+      await page.goto(`/posts/${post.id}/history?v=2`);
+      await expect(page.getByRole("slider", { name: "Version" })).toHaveValue("2");
+      await expect(page.getByRole("group", { name: /Changes from version 1/ })).toBeVisible();
+      await shot("history");
+      await page.goto(`/?asOf=${Number(headPosition) - 8}`);
+      await expect(page.getByRole("note", { name: "Viewing the past" })).toBeVisible();
+      await shot("feed-as-of");
+      await page.goto("/log");
+      await expect(page.getByTestId("log-count")).toHaveText(/^\d\d events$/);
+      await page.getByRole("region", { name: "Live log" }).getByRole("listitem").last().getByRole("button").click();
+      await shot("live-log");
+      await page.goto("/catalogue");
+      await expect(page.getByRole("heading", { name: "PostCreated" })).toBeVisible();
+      await shot("catalogue");
+      await page.goto("/account");
+      await page.getByRole("button", { name: "Forget me…" }).click();
+      await shot("account");
       await page.evaluate(() => localStorage.removeItem("chronicle.draft.new"));
       await context.close();
     }

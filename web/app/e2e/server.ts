@@ -1,6 +1,6 @@
 // A real `chronicle serve` on a free port with a fresh data directory,
 // stopped by its PID: each test gets its own.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,6 +14,8 @@ export interface Server {
   url: string;
   stop(): Promise<void>;
   log: string;
+  /** Run the `chronicle` command line against this server's data directory. */
+  cli(...args: string[]): { status: number | null; stdout: string; stderr: string };
 }
 
 async function freePort(): Promise<number> {
@@ -28,27 +30,42 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startServer(): Promise<Server> {
+const ENV = {
+  ...process.env,
+  // The checkout's own code first, whichever virtualenv runs it.
+  PYTHONPATH: [REPO, process.env.PYTHONPATH].filter(Boolean).join(":"),
+  CHRONICLE_ARGON2_TIME_COST: "1",
+  CHRONICLE_ARGON2_MEMORY_COST_KIB: "8192",
+  CHRONICLE_ACCESS_LOG: "false",
+  CHRONICLE_LOGIN_MAX_FAILURES: "1000",
+};
+
+export interface ServerOptions {
+  /** Write this many generated events into the log before the server starts (e2e/seed_log.py). */
+  seedEvents?: number;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<Server> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "chronicle-web-e2e-"));
+  const data = join(dataDir, "data");
   const log = join(dataDir, "server.log");
   const out = openSync(log, "a");
+  if (options.seedEvents) {
+    const python = join(dirname(CHRONICLE), "python");
+    const seeded = spawnSync(python, [join(REPO, "web/app/e2e/seed_log.py"), data, String(options.seedEvents)], {
+      cwd: REPO, env: ENV, encoding: "utf8", timeout: 240_000,
+    });
+    if (seeded.status !== 0) throw new Error(`seeding the log failed: ${seeded.stderr}`);
+  }
+  const cli = (...args: string[]) => {
+    const run = spawnSync(CHRONICLE, [...args, "--data-dir", data], { cwd: REPO, env: ENV, encoding: "utf8", timeout: 60_000 });
+    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+  };
   const child: ChildProcess = spawn(
     CHRONICLE,
-    ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", join(dataDir, "data")],
-    {
-      cwd: REPO,
-      env: {
-        ...process.env,
-        // The checkout's own code first, whichever virtualenv runs it.
-        PYTHONPATH: [REPO, process.env.PYTHONPATH].filter(Boolean).join(":"),
-        CHRONICLE_ARGON2_TIME_COST: "1",
-        CHRONICLE_ARGON2_MEMORY_COST_KIB: "8192",
-        CHRONICLE_ACCESS_LOG: "false",
-        CHRONICLE_LOGIN_MAX_FAILURES: "1000",
-      },
-      stdio: ["ignore", out, out],
-    },
+    ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", data],
+    { cwd: REPO, env: ENV, stdio: ["ignore", out, out] },
   );
   const url = `http://127.0.0.1:${port}`;
   let exited = false;
@@ -69,7 +86,7 @@ export async function startServer(): Promise<Server> {
   while (Date.now() < deadline) {
     if (exited) throw new Error(`chronicle serve exited at start; see ${log}`);
     try {
-      if ((await fetch(`${url}/readyz`)).ok) return { url, stop, log };
+      if ((await fetch(`${url}/readyz`)).ok) return { url, stop, log, cli };
     } catch {
       // not listening yet
     }

@@ -5,6 +5,11 @@ import { ComposePage } from "./pages/ComposePage";
 import { DraftsPage } from "./pages/DraftsPage";
 import { EditPostPage } from "./pages/EditPostPage";
 import { FeedPage } from "./pages/FeedPage";
+import { HistoryPage } from "./pages/HistoryPage";
+import { LiveLogPage } from "./pages/LiveLogPage";
+import { AccountPage } from "./pages/AccountPage";
+import { AdminPage } from "./pages/AdminPage";
+import { CataloguePage } from "./pages/CataloguePage";
 import { PostPage } from "./pages/PostPage";
 
 export function App() {
@@ -16,7 +21,12 @@ export function App() {
         <Route path="register" element={<RegisterPage />} />
         <Route path="new" element={<RequireMember><ComposePage /></RequireMember>} />
         <Route path="drafts" element={<RequireMember><DraftsPage /></RequireMember>} />
+        <Route path="catalogue" element={<CataloguePage />} />
+        <Route path="account" element={<RequireMember><AccountPage /></RequireMember>} />
+        <Route path="admin" element={<RequireMember><AdminPage /></RequireMember>} />
+        <Route path="log" element={<RequireMember><LiveLogPage /></RequireMember>} />
         <Route path="posts/:id" element={<PostPage />} />
+        <Route path="posts/:id/history" element={<HistoryPage />} />
         <Route path="posts/:id/edit" element={<RequireMember><EditPostPage /></RequireMember>} />
         <Route path="*" element={<NotFound />} />
       </Route>

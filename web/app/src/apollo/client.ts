@@ -52,6 +52,8 @@ export function createCache(): InMemoryCache {
         },
       },
       Post: { fields: { comments: cursorPages(false) } },
+      // A post's past states share the post's id: one entry per version.
+      PostState: { keyFields: ["id", "version"] },
     },
   });
 }

@@ -25,6 +25,10 @@ export class Connection {
   private connectedOnce = false;
   private socket: WebSocket | null = null;
   private wakeUp: (() => void) | null = null;
+  /** The token the current socket was opened with. */
+  private socketToken: string | null = null;
+  /** While a password change is under way, a 4403 on the old token is expected. */
+  private tokenChanging = false;
 
   constructor(url: string, session: Session, webSocketImpl?: unknown) {
     this.client = createClient({
@@ -34,6 +38,7 @@ export class Connection {
       retryAttempts: Number.POSITIVE_INFINITY,
       connectionParams: () => {
         const { token } = session.get();
+        this.socketToken = token;
         const minPosition = session.minPosition();
         return {
           ...(token ? { authToken: token } : {}),
@@ -42,8 +47,17 @@ export class Connection {
       },
       // A refused token (4403) signs the member out and sends them to sign in;
       // the retry then connects anonymously, so it never loops on the token.
+      // A socket opened with a token the session has since replaced (a
+      // password change retires the old one) just reconnects with the new one.
       shouldRetry: (errOrClose) => {
-        if (isClose(errOrClose) && errOrClose.code === CLOSE_FORBIDDEN) session.expire();
+        if (
+          isClose(errOrClose) &&
+          errOrClose.code === CLOSE_FORBIDDEN &&
+          !this.tokenChanging &&
+          session.get().token === this.socketToken
+        ) {
+          session.expire();
+        }
         return true;
       },
       retryWait: (retries) =>
@@ -93,6 +107,19 @@ export class Connection {
     this.failures = Math.min(this.failures, ATTEMPTS_BEFORE_OFFLINE - 1);
     if (this.snapshot.state === "offline") this.set({ ...this.snapshot, state: "reconnecting" });
     wakeUp?.();
+  }
+
+  /**
+   * A password change is under way (`true`) or over (`false`): the server
+   * closes sockets of the retired token with 4403, which then does not sign
+   * the member out; once over, the socket reconnects with the session's token.
+   */
+  changingToken(changing: boolean): void {
+    this.tokenChanging = changing;
+    if (!changing) {
+      this.restart();
+      this.retry();
+    }
   }
 
   /** Reconnect with new credentials (sign-in, sign-out); subscriptions resume. */

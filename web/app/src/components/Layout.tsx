@@ -12,6 +12,7 @@ const Me = graphql(`
       id
       username
       displayName
+      role
     }
   }
 `);
@@ -61,14 +62,17 @@ export function Layout() {
             </NavLink>
             {user && <NavLink to="/new">New post</NavLink>}
             {user && <NavLink to="/drafts">Drafts</NavLink>}
+            {user && <NavLink to="/log">Live log</NavLink>}
+            <NavLink to="/catalogue">Events</NavLink>
+            {user && me.data?.me?.role === "ADMIN" && <NavLink to="/admin">Admin</NavLink>}
           </nav>
           <ConnectionStatus />
           <div className="account">
             {user ? (
               <>
-                <span className="whoami" title={`@${user.username}`}>
+                <NavLink className="whoami" to="/account" title={`@${user.username}`} aria-label={`Your account: ${user.displayName}`}>
                   {user.displayName}
-                </span>
+                </NavLink>
                 <button type="button" onClick={signOut}>
                   Sign out
                 </button>

@@ -21,8 +21,8 @@ function mocks(ids: string[], variables: { tag: string | null; author: string | 
   return [
     { request: { query: FeedQuery, variables: { first: PAGE_SIZE, ...variables } }, result: page(ids), delay: 0 },
     // A live update, then silence.
-    ...live.map((feed) => ({ request: { query: FeedUpdates, variables }, result: { data: { feed } }, delay: 50 })),
-    { request: { query: FeedUpdates, variables }, result: { data: undefined }, delay: 60_000 },
+    ...live.map((feed) => ({ request: { query: FeedUpdates, variables: { ...variables, after: null } }, result: { data: { feed } }, delay: 50 })),
+    { request: { query: FeedUpdates, variables: { ...variables, after: null } }, result: { data: undefined }, delay: 60_000 },
   ];
 }
 

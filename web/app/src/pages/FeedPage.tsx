@@ -29,9 +29,28 @@ export const FeedQuery = graphql(`
   }
 `);
 
+export const PastFeedQuery = graphql(`
+  query PastFeed($first: Int!, $after: String, $tag: String, $author: String, $asOf: Position!) {
+    headPosition
+    posts(first: $first, after: $after, tag: $tag, authorUsername: $author, asOf: $asOf) {
+      edges {
+        cursor
+        node {
+          ...PostCard_post
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      totalCount
+    }
+  }
+`);
+
 export const FeedUpdates = graphql(`
-  subscription FeedUpdates($tag: String, $author: String) {
-    feed(tag: $tag, authorUsername: $author) {
+  subscription FeedUpdates($tag: String, $author: String, $after: Position) {
+    feed(tag: $tag, authorUsername: $author, after: $after) {
       change
       position
       post {
@@ -45,13 +64,102 @@ export function FeedPage() {
   const [params] = useSearchParams();
   const tag = params.get("tag") || null;
   const author = params.get("author") || null;
+  const asOf = /^\d+$/.test(params.get("asOf") ?? "") ? params.get("asOf") : null;
   return (
     <>
       <h1 className="page-title">{tag ? `#${tag}` : author ? `Posts by ${author}` : "Latest posts"}</h1>
       <FeedFilters tag={tag} author={author} />
+      <TimeTravel asOf={asOf} />
       {/* A fresh feed (and pill) per filter: the URL is the state. */}
-      <Feed key={`${tag ?? ""}|${author ?? ""}`} tag={tag} author={author} />
+      {asOf ? (
+        <PastFeed key={`${tag ?? ""}|${author ?? ""}|${asOf}`} tag={tag} author={author} asOf={asOf} />
+      ) : (
+        <Feed key={`${tag ?? ""}|${author ?? ""}`} tag={tag} author={author} />
+      )}
     </>
+  );
+}
+
+/** Choose a position in the log: the feed as it stood then. */
+function TimeTravel({ asOf }: { asOf: string | null }) {
+  const [params, setParams] = useSearchParams();
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const value = String(new FormData(event.currentTarget).get("asOf") ?? "").trim();
+    const next = new URLSearchParams(params);
+    if (/^\d+$/.test(value)) next.set("asOf", value);
+    else next.delete("asOf");
+    setParams(next);
+  }
+  const now = new URLSearchParams(params);
+  now.delete("asOf");
+  return (
+    <>
+      <form className="filters time-travel" aria-label="Time travel" onSubmit={submit} key={asOf ?? "now"}>
+        <label>
+          As of position
+          <input name="asOf" inputMode="numeric" pattern="[0-9]*" defaultValue={asOf ?? ""} placeholder="now" />
+        </label>
+        <button type="submit">Show the past</button>
+      </form>
+      {asOf && (
+        <div className="notice notice-past" role="note" aria-label="Viewing the past">
+          <strong>You are looking at the past:</strong> the public feed as it stood at position {asOf} of the log. Nothing here is live.{" "}
+          <Link to={`/?${now.toString()}`}>Back to now</Link>
+        </div>
+      )}
+    </>
+  );
+}
+
+function PastFeed({ tag, author, asOf }: { tag: string | null; author: string | null; asOf: string }) {
+  // Past states of posts must not overwrite their present in the normalised
+  // cache: the past is read without it, page by page.
+  const client = useApolloClient();
+  const variables = { first: PAGE_SIZE, tag, author, asOf };
+  const { data, error, loading } = useQuery(PastFeedQuery, { variables, fetchPolicy: "no-cache" });
+  const [extra, setExtra] = useState<{ edges: NonNullable<typeof data>["posts"]["edges"]; pageInfo: NonNullable<typeof data>["posts"]["pageInfo"] } | null>(null);
+  const [more, setMore] = useState<{ loading: boolean; error: unknown }>({ loading: false, error: null });
+  const edges = data ? [...data.posts.edges, ...(extra?.edges ?? [])] : undefined;
+  const pageInfo = extra?.pageInfo ?? data?.posts.pageInfo;
+  async function loadMore() {
+    setMore({ loading: true, error: null });
+    try {
+      const next = await client.query({ query: PastFeedQuery, variables: { ...variables, after: pageInfo?.endCursor }, fetchPolicy: "no-cache" });
+      if (next.data) {
+        const page = next.data.posts;
+        setExtra((current) => ({ edges: [...(current?.edges ?? []), ...page.edges], pageInfo: page.pageInfo }));
+      }
+      setMore({ loading: false, error: null });
+    } catch (e) {
+      setMore({ loading: false, error: e });
+    }
+  }
+  return (
+    <section aria-label="Posts" className="past">
+      {error && !data && <ErrorMessage error={error} title="The past feed could not be loaded." />}
+      {loading && !data && <Loading label="Loading the past feed…" />}
+      {data && edges && edges.length === 0 && (
+        <div className="empty card">
+          <p>No posts had been published at position {asOf}.</p>
+        </div>
+      )}
+      {edges && edges.length > 0 && (
+        <ol className="feed" aria-label="Feed">
+          {edges.map(({ node }) => (
+            <li key={node.id}>
+              <PostCard post={node} />
+            </li>
+          ))}
+        </ol>
+      )}
+      <ErrorMessage error={more.error} title="More posts could not be loaded." />
+      {pageInfo?.hasNextPage && (
+        <button type="button" className="load-more" onClick={() => void loadMore()} disabled={more.loading}>
+          {more.loading ? "Loading more…" : "Load more posts"}
+        </button>
+      )}
+    </section>
   );
 }
 
@@ -120,12 +228,17 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
 
   // Live: new posts wait behind the pill; changed posts update in the cache
   // (Apollo writes the subscription's Post into its normalised store).
+  // After a reconnect the subscription resumes from the last update it saw
+  // (`after`): the server first sends what changed meanwhile, then live.
+  const lastSeen = useRef<string | null>(null);
+  const [resumeFrom, setResumeFrom] = useState<string | null>(null);
   useSubscription(FeedUpdates, {
-    variables: { tag, author },
+    variables: { tag, author, after: resumeFrom },
     onData: ({ data: update }) => {
       const feed = update.data?.feed;
       if (!feed) return;
       session.noteSeen(feed.position);
+      lastSeen.current = feed.position;
       if (feed.change === "ADDED") addPending([feed.post.id]);
       if (feed.change === "REMOVED") {
         setPending((current) => current.filter((id) => id !== feed.post.id));
@@ -138,12 +251,17 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
     },
   });
 
-  // After a reconnect, what happened while the socket was down: the head of
-  // the feed fetched without touching the list; shown posts are updated in
-  // place and newer ones join the pill.
+  // After a reconnect: resume from the last update seen. Before any update
+  // was seen there is no position to resume from, so the head of the feed is
+  // read without touching the list; shown posts are updated in place and
+  // newer ones join the pill.
   const reconnects = useReconnects();
   useEffect(() => {
     if (reconnects === 0) return;
+    if (lastSeen.current) {
+      setResumeFrom(lastSeen.current);
+      return;
+    }
     let cancelled = false;
     client
       .query({ query: FeedQuery, variables: { first: PAGE_SIZE, tag, author }, fetchPolicy: "no-cache" })

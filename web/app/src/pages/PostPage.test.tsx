@@ -22,6 +22,7 @@ function signedIn() {
 
 const postResult = {
   data: {
+    headPosition: "12",
     post: {
       ...post("7", { title: "A post to like", likeCount: 3 }),
       comments: {
@@ -38,8 +39,8 @@ describe("PostPage", () => {
   it("likes at once and rolls back when the server refuses", async () => {
     const mocks: MockLink.MockedResponse[] = [
       { request: { query: PostQuery, variables: { id: "7" } }, result: postResult, delay: 0 },
-      silent(PostChanged, { id: "7" }),
-      silent(CommentAdded, { postId: "7" }),
+      silent(PostChanged, { id: "7", after: null }),
+      silent(CommentAdded, { postId: "7", after: null }),
       { request: { query: LikePost, variables: { id: "7" } }, result: { errors: [new GraphQLError("nope", { extensions: { code: "INTERNAL" } })] }, delay: 100 },
     ];
     renderApp(<PostPage />, { mocks, path: "/posts/:id", route: "/posts/7", session: signedIn() });
@@ -56,8 +57,8 @@ describe("PostPage", () => {
   it("offers the comment field and button to members", async () => {
     const mocks: MockLink.MockedResponse[] = [
       { request: { query: PostQuery, variables: { id: "7" } }, result: postResult, delay: 0 },
-      silent(PostChanged, { id: "7" }),
-      silent(CommentAdded, { postId: "7" }),
+      silent(PostChanged, { id: "7", after: null }),
+      silent(CommentAdded, { postId: "7", after: null }),
     ];
     renderApp(<PostPage />, { mocks, path: "/posts/:id", route: "/posts/7", session: signedIn() });
     expect(await screen.findByRole("textbox", { name: "Comment" })).toBeInTheDocument();
@@ -67,9 +68,9 @@ describe("PostPage", () => {
 
   it("says when a post does not exist, without asking again and again", async () => {
     const mocks: MockLink.MockedResponse[] = [
-      { request: { query: PostQuery, variables: { id: "404" } }, result: { data: { post: null } }, delay: 0 },
-      silent(PostChanged, { id: "404" }),
-      silent(CommentAdded, { postId: "404" }),
+      { request: { query: PostQuery, variables: { id: "404" } }, result: { data: { headPosition: "12", post: null } }, delay: 0 },
+      silent(PostChanged, { id: "404", after: null }),
+      silent(CommentAdded, { postId: "404", after: null }),
     ];
     renderApp(<PostPage />, { mocks, path: "/posts/:id", route: "/posts/404" });
     expect(await screen.findByRole("heading", { name: "Post not found" })).toBeInTheDocument();
@@ -86,6 +87,7 @@ describe("PostPage", () => {
     });
     const first = {
       data: {
+        headPosition: "12",
         post: {
           ...postResult.data.post,
           comments: { __typename: "CommentConnection", edges: [comment("1")], pageInfo: { __typename: "PageInfo", hasNextPage: true, endCursor: "c1" }, totalCount: 2 },
@@ -103,8 +105,8 @@ describe("PostPage", () => {
     const mocks: MockLink.MockedResponse[] = [
       { request: { query: PostQuery, variables: { id: "7" } }, result: first, delay: 0 },
       { request: { query: MoreComments, variables: { id: "7", after: "c1" } }, result: next, delay: 0 },
-      silent(PostChanged, { id: "7" }),
-      silent(CommentAdded, { postId: "7" }),
+      silent(PostChanged, { id: "7", after: null }),
+      silent(CommentAdded, { postId: "7", after: null }),
     ];
     renderApp(<PostPage />, { mocks, path: "/posts/:id", route: "/posts/7" });
     await userEvent.click(await screen.findByRole("button", { name: "Show more comments" }));

@@ -16,6 +16,7 @@ import { useArchivePost, useDeletePost, usePublishPost } from "../mutations/useP
 
 export const PostQuery = graphql(`
   query PostPage($id: ID!) {
+    headPosition
     post(id: $id) {
       ...PostCard_post
       comments(first: 100) {
@@ -57,16 +58,16 @@ export const MoreComments = graphql(`
 `);
 
 export const PostChanged = graphql(`
-  subscription PostChanged($id: ID!) {
-    postChanged(id: $id) {
+  subscription PostChanged($id: ID!, $after: Position) {
+    postChanged(id: $id, after: $after) {
       ...PostCard_post
     }
   }
 `);
 
 export const CommentAdded = graphql(`
-  subscription CommentAdded($postId: ID!) {
-    commentAdded(postId: $postId) {
+  subscription CommentAdded($postId: ID!, $after: Position) {
+    commentAdded(postId: $postId, after: $after) {
       ...Comment_comment
     }
   }
@@ -78,19 +79,23 @@ export function PostPage() {
   const { data, error, loading, refetch } = useQuery(PostQuery, { variables: { id } });
 
   // Live: the post's new state and new comments go straight into the cache.
-  useSubscription(PostChanged, { variables: { id } });
+  // After a reconnect both resume from the log's head as the page read it
+  // (`after`): the server sends what changed since, then carries on live.
+  const reconnects = useReconnects();
+  const readAt = data?.headPosition ?? null;
+  const resumeFrom = reconnects > 0 ? readAt : null;
+  useSubscription(PostChanged, { variables: { id, after: resumeFrom } });
   useSubscription(CommentAdded, {
-    variables: { postId: id },
+    variables: { postId: id, after: resumeFrom },
     onData: ({ client, data: update }) => {
       if (update.data) appendComment(client.cache, update.data.commentAdded);
     },
   });
 
-  // What changed while the socket was down is read again after a reconnect.
-  const reconnects = useReconnects();
+  // Without a position read yet (the first read failed), read the page again.
   useEffect(() => {
-    if (reconnects > 0) void refetch().catch(() => undefined);
-  }, [reconnects, refetch]);
+    if (reconnects > 0 && !readAt) void refetch().catch(() => undefined);
+  }, [reconnects, readAt, refetch]);
 
   if (loading && !data) return <Loading label="Loading the post…" />;
   if (error && !data) return <ErrorMessage error={error} title="The post could not be loaded." />;
@@ -118,6 +123,8 @@ export function PostPage() {
             </>
           )}
           {post.status !== "PUBLISHED" && <span className="badge">{post.status === "DRAFT" ? "Draft" : "Archived"}</span>}
+          {" · "}
+          <Link to={`/posts/${post.id}/history`}>History</Link>
         </p>
       </header>
       <div className="post-body">
