@@ -45,7 +45,8 @@ from strawberry.types.graphql import OperationType
 
 from domain.errors import InvalidInput, RateLimited
 from resolvers.consistency import StaleRead
-from schema.context import operation_context, wait_for_requested_position
+from schema.adapters import graphql_core_schema
+from schema.context import ChronicleContext, operation_context, wait_for_requested_position
 from schema.cost import operation_cost, root_field_count
 from schema.errors import rewrite_errors
 from schema.quotas import Charge, Quotas, caller_key
@@ -100,6 +101,8 @@ class Operation(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
+        if isinstance(ctx.context, ChronicleContext):
+            ctx.context.operation_type = ctx.operation_type
         try:
             self.cost = admit(self.quotas, _core_schema(ctx), ctx.context, ctx.graphql_document,
                               ctx.operation_name, ctx.variables)
@@ -150,7 +153,7 @@ def caller_of(context: Any) -> tuple[str, str]:
 
 
 def _core_schema(ctx: ExecutionContext) -> GraphQLSchema:
-    return ctx.schema._schema
+    return graphql_core_schema(ctx.schema)
 
 
 def default_quotas(limits: Limits) -> Quotas:
