@@ -36,7 +36,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from domain.errors import InvalidInput
+from domain.ports import Actor
 from events.bus import PROJECTIONS_CHANNEL, Bus, BusError
+from schema.context import parse_position
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ Key = tuple[str, str | None, bytes, str, str | None]
 """(document, operation name, variables as canonical JSON, visibility class, member id)."""
 
 RESUBSCRIBE_DELAY = 0.5
+_REQUEST_KEYS = frozenset({"query", "operationName", "variables", "extensions"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +186,40 @@ class ResponseCache:
                 self.listening = False
                 self.evict()
             await asyncio.sleep(RESUBSCRIBE_DELAY)
+
+
+def cacheable(
+    body: bytes, min_position_header: str | None
+) -> tuple[tuple[str, str | None, bytes], int | None] | None:
+    """(document, operation name, canonical variables) and minPosition, or None: uncacheable."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    # Extensions may change the answer (minPosition); even 0 or false is the executor's.
+    if not isinstance(payload, dict) or payload.get("extensions") not in (None, {}) or (
+        payload.keys() - _REQUEST_KEYS
+    ):
+        return None
+    query, name, variables = (
+        payload.get("query"), payload.get("operationName"), payload.get("variables")
+    )
+    if not isinstance(query, str) or not isinstance(name, str | None) or not isinstance(
+        variables, dict | None
+    ):
+        return None
+    try:
+        min_position = parse_position(min_position_header, "minPosition")
+    except InvalidInput:
+        return None
+    return (query, name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)), min_position
+
+
+def visibility(actor: Actor | None) -> tuple[str, str | None]:
+    """Who may see what: anonymous callers share entries; every member has their own."""
+    if actor is None:
+        return "anonymous", None
+    return ("admin" if actor.is_admin else "member"), actor.user_id
 
 
 def etag_of(data: bytes) -> str:

@@ -35,14 +35,13 @@ from chronicle.graphql_http import (
     refusal,
 )
 from chronicle.metrics import Metrics
-from chronicle.response_cache import Key, ResponseCache, Ticket, matches
-from domain.errors import InvalidInput, RateLimited, Unauthenticated
+from chronicle.response_cache import Key, ResponseCache, Ticket, cacheable, matches, visibility
+from domain.errors import RateLimited, Unauthenticated
 from resolvers.context import Services
 from schema.context import (
     ChronicleContext,
     accept_connection,
     http_context,
-    parse_position,
     socket_context,
 )
 from schema.limits import caller_of
@@ -53,7 +52,6 @@ STATIC = Path(__file__).parent / "static"
 GRAPHIQL_INDEX = STATIC / "graphiql" / "index.html"
 GRAPHIQL_MISSING = (Path(__file__).parent / "templates" / "graphiql_missing.html").read_text()
 
-_CACHEABLE_KEYS = frozenset({"query", "operationName", "variables", "extensions"})
 _CONTEXT = "chronicle.context"
 """Scope key: the context the cache lookup built, reused by the executor."""
 _TICKET = "chronicle.cache_ticket"
@@ -119,13 +117,13 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         replay = _replaying(body, receive)
         if self.cache_bypass and request.headers.get("x-chronicle-cache") == "bypass":
             return replay
-        key_and_position = _cache_key_parts(body, request)
-        if key_and_position is None:
+        wanted = cacheable(body, request.headers.get("x-min-position"))
+        if wanted is None:
             return replay  # anything unusual is the executor's to answer or refuse
-        (query, name, variables), min_position = key_and_position
+        (query, name, variables), min_position = wanted
         context = await self.get_context(request, Response())
         scope[_CONTEXT] = context
-        key: Key = (query, name, variables, *_visibility(context))
+        key: Key = (query, name, variables, *visibility(context.actor))
         entry = cache.get(key, min_position)
         if entry is None:
             ticket = cache.ticket(key)
@@ -256,41 +254,6 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
 
 def _media_type(request: Request | WebSocket) -> str:
     return preferred_media_type(request.headers.get("accept"))
-
-
-def _cache_key_parts(
-    body: bytes, request: Request
-) -> tuple[tuple[str, str | None, bytes], int | None] | None:
-    """(document, operation name, canonical variables) and minPosition, or None: uncacheable."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    # Extensions may change the answer (minPosition); even 0 or false is the executor's.
-    if not isinstance(payload, dict) or payload.get("extensions") not in (None, {}) or (
-        payload.keys() - _CACHEABLE_KEYS
-    ):
-        return None
-    query, name, variables = (
-        payload.get("query"), payload.get("operationName"), payload.get("variables")
-    )
-    if not isinstance(query, str) or not isinstance(name, str | None) or not isinstance(
-        variables, dict | None
-    ):
-        return None
-    try:
-        min_position = parse_position(request.headers.get("x-min-position"), "minPosition")
-    except InvalidInput:
-        return None
-    return (query, name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)), min_position
-
-
-def _visibility(context: ChronicleContext) -> tuple[str, str | None]:
-    """Who may see what: anonymous callers share entries; every member has their own."""
-    actor = context.actor
-    if actor is None:
-        return "anonymous", None
-    return ("admin" if actor.is_admin else "member"), actor.user_id
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
