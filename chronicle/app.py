@@ -155,8 +155,8 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         if freeze_heap:
             # What exists now (schema, SQLAlchemy metadata and caches, the modules)
             # lives as long as the process: out of the collector's sight, a full
-            # collection stops re-scanning all of it every few hundred requests
-            # (see bench/README.md). Only for the one app a served process runs:
+            # collection stops re-scanning all of it every few hundred requests.
+            # Only for the one app a served process runs:
             # in a test process creating many apps, frozen cycles would never be freed.
             gc.collect()
             gc.freeze()
