@@ -182,6 +182,8 @@ class ResponseCache:
                 raise
             except (BusError, RuntimeError) as error:
                 log.info("response cache: notices cut off (%r); resubscribing", error)
+            except Exception:  # anything else: say so, serve nothing cached, try again
+                log.exception("response cache: following the notices failed; resubscribing")
             finally:
                 self.listening = False
                 self.evict()
