@@ -2,7 +2,7 @@
 
 Nothing here reaches the database, so one server (SQLite) serves the module.
 A query seen before may be answered from the response cache
-(chronicle/response_cache.py): every case is asked more than once.
+(chronicle/response_cache.py): the media-type and extensions cases ask twice.
 """
 
 from __future__ import annotations
