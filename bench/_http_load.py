@@ -27,6 +27,8 @@ from bench._report import median
 # as well as by time, and one JSON line for the harness at the end.
 WRK_SCRIPT = r"""
 local body = os.getenv("BENCH_BODY")
+local write_body = os.getenv("BENCH_WRITE_BODY") or ""
+local write_every = tonumber(os.getenv("BENCH_WRITE_EVERY") or "0")
 local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS"))
 local tokens = {}
 for token in string.gmatch(os.getenv("BENCH_TOKENS") or "", "[^,]+") do
@@ -42,14 +44,17 @@ end
 function init(args)
   local headers = { ["Content-Type"] = "application/json" }
   requests = {}
+  writes = {}
   if #tokens == 0 then
     requests[1] = wrk.format("POST", nil, headers, body)
   end
   for i, token in ipairs(tokens) do
     headers["Authorization"] = "Bearer " .. token
     requests[i] = wrk.format("POST", nil, headers, body)
+    if write_every > 0 then writes[i] = wrk.format("POST", nil, headers, write_body) end
   end
   turn = offset
+  sent = offset
   responses = 0
   failures = 0
   sample = ""
@@ -57,6 +62,8 @@ end
 
 function request()
   turn = turn % #requests + 1
+  sent = sent + 1
+  if write_every > 0 and sent % write_every == 0 then return writes[turn] end
   return requests[turn]
 end
 
@@ -106,10 +113,14 @@ def write_wrk_script(folder: Path) -> Path:
 
 
 def run_wrk(url: str, body: dict[str, Any], tokens: list[str], *, connections: int,
-            seconds: float, max_requests: int, script: Path) -> Figure:
+            seconds: float, max_requests: int, script: Path,
+            write: tuple[dict[str, Any], int] | None = None) -> Figure:
+    """``write``: a second body sent as every n-th request (a read/write mix)."""
     threads = min(2, connections)
     env = dict(os.environ, BENCH_BODY=json.dumps(body), BENCH_TOKENS=",".join(tokens),
                BENCH_MAX_REQUESTS=str(max(1, max_requests // threads)))
+    if write is not None:
+        env |= {"BENCH_WRITE_BODY": json.dumps(write[0]), "BENCH_WRITE_EVERY": str(write[1])}
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
                "--timeout", "30s", "-s", str(script), url]
     done = subprocess.run(command, env=env, capture_output=True, text=True,

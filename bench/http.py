@@ -1,21 +1,26 @@
-"""Issue 3's HTTP benchmark: Chronicle's API beside the plain CRUD baseline.
+"""Issues 3 and 13's HTTP benchmark: Chronicle's API beside the plain CRUD baseline.
 
-Two servers on loopback, each one process: ``chronicle serve`` on a fresh data
-folder (embedded SQLite, in-process bus) and ``bench.crud_app`` on a fresh
-SQLite file. Both are seeded through their own API (members registered,
-published posts created), then wrk drives each with 32 connections:
+Four servers on loopback, each one process: ``chronicle serve`` twice on fresh
+data folders (embedded SQLite, in-process bus), with its response cache off
+and on; ``bench.crud_app`` on a fresh SQLite file; and ``bench.plain_app``,
+plain Starlette sending the feed's answer as a fixed body (the ceiling for a
+cached answer). The first three are seeded through their own API (members
+registered, published posts created), then wrk drives each with 32 connections:
 
 1. ``createPost`` mutations/s (each request a new published post, the tokens
    of the seeded members taking turns), with p50/p99 latency;
-2. ``posts(first: 20)`` with author, comment and like counts, queries/s.
+2. ``posts(first: 20)`` with author, comment and like counts, queries/s, as
+   the members (each member's answer is cached apart) and anonymously (one
+   shared answer: the hot feed);
+3. a 90/10 mix: every tenth request of each connection a ``createPost``.
 
 Every request's answer is checked (HTTP 200 and no ``errors``): failures are
 counted in the table, never silently folded into the throughput. Rounds
 alternate between the servers, so load from anything else on the machine
 falls on both alike; each figure is the median over the rounds, each round
-measured after a warm-up. The ratios are Chronicle / CRUD; targets: createPost
->= 1.0x, reads >= 1.2x. If ``bench/rebuild.py`` exists, its projection rebuild
-figure is run and printed too.
+measured after a warm-up. Targets: cache off / CRUD createPost >= 1.0x, reads
+>= 1.2x; cache on: the hot feed >= 0.5x plain Starlette, the mix >= 3x CRUD.
+If ``bench/rebuild.py`` exists, its projection rebuild figure is printed too.
 
 Run: ``make bench-http`` or ``.venv/bin/python -m bench.http [--quick]``.
 The load generator is wrk (Debian: ``apt-get install -y wrk``) when installed,
@@ -168,14 +173,21 @@ def post_input(i: int) -> dict[str, Any]:
                       "tags": ["bench", f"t{i % 7}"], "publish": True}}
 
 
-def load(server: Server, body: dict[str, Any], args: argparse.Namespace, seconds: float,
-         script: Path) -> Figure:
+def load(server: Server, operation: Operation, round_: int, args: argparse.Namespace,
+         seconds: float, script: Path) -> Figure:
     before = cpu_seconds(server.pid)
+    body = operation.body(round_)
+    tokens = [] if operation.anonymous else server.tokens
     if args.client == "wrk":
-        figure = run_wrk(server.url, body, server.tokens, connections=args.connections,
-                         seconds=seconds, max_requests=args.max_requests, script=script)
+        write = (create_post_request(round_), operation.write_every) if operation.write_every \
+            else None
+        figure = run_wrk(server.url, body, tokens, connections=args.connections,
+                         seconds=seconds, max_requests=args.max_requests, script=script,
+                         write=write)
     else:
-        figure = run_python_client(server.url, body, server.tokens,
+        if operation.write_every:
+            raise SystemExit("the read/write mix needs wrk (apt-get install -y wrk)")
+        figure = run_python_client(server.url, body, tokens,
                                    connections=args.connections, seconds=seconds,
                                    max_requests=args.max_requests)
     after = cpu_seconds(server.pid)
@@ -192,28 +204,72 @@ def feed_request(_round: int) -> dict[str, Any]:
     return {"query": FEED, "operationName": "Feed"}
 
 
-OPERATIONS: dict[str, Callable[[int], dict[str, Any]]] = {
-    "createPost": create_post_request,
-    "posts(first:20)": feed_request,
+@dataclass(frozen=True)
+class Operation:
+    body: Callable[[int], dict[str, Any]]
+    anonymous: bool = False
+    write_every: int = 0
+    """Every n-th request of a connection is a createPost instead (0: none)."""
+    reads_only: bool = True
+    """Plain Starlette answers it too (it only knows the feed's answer)."""
+
+
+OPERATIONS: dict[str, Operation] = {
+    "createPost": Operation(create_post_request, reads_only=False),
+    "posts(first:20)": Operation(feed_request),
+    "posts(first:20) anonymous": Operation(feed_request, anonymous=True),
+    "90/10 read/write mix": Operation(feed_request, write_every=10, reads_only=False),
 }
+CRUD, OFF, ON, PLAIN = "CRUD", "Chronicle cache off", "Chronicle cache on", "plain Starlette"
+TARGETS = [  # (operation, server, baseline, target)
+    ("createPost", OFF, CRUD, 1.0),
+    ("posts(first:20)", OFF, CRUD, 1.2),
+    ("posts(first:20)", ON, PLAIN, 0.5),
+    ("posts(first:20) anonymous", ON, PLAIN, 0.5),
+    ("90/10 read/write mix", ON, CRUD, 3.0),
+    ("90/10 read/write mix", OFF, CRUD, 0.0),
+]
 
 
-def measure(servers: list[Server], args: argparse.Namespace,
-            script: Path) -> dict[tuple[str, str], list[Figure]]:
-    """Every round's figure, by (operation, server), in round order."""
+def cache_counts(server: Server) -> tuple[float, float]:
+    """The response cache's (hits, misses) so far: (0, 0) without a cache."""
+    text = httpx.get(server.url.replace("/graphql", "/metrics"), timeout=30).text
+    found = dict.fromkeys(("hits", "misses"), 0.0)
+    for line in text.splitlines():
+        for name in found:
+            if line.startswith(f"chronicle_response_cache_{name}_total "):
+                found[name] = float(line.rpartition(" ")[2])
+    return found["hits"], found["misses"]
+
+
+def measure(servers: list[Server], args: argparse.Namespace, script: Path
+            ) -> tuple[dict[tuple[str, str], list[Figure]], dict[str, float]]:
+    """Every round's figure, by (operation, server), in round order; the hit rates."""
     figures: dict[tuple[str, str], list[Figure]] = {}
+    counted: dict[str, list[float]] = {}
     for round_ in range(1, args.rounds + 1):
-        for operation, body in OPERATIONS.items():
+        for name, operation in OPERATIONS.items():
             for server in servers:
-                label = f"round {round_}/{args.rounds}: {server.name} {operation}"
+                if server.name == PLAIN and not operation.reads_only:
+                    continue
+                label = f"round {round_}/{args.rounds}: {server.name} {name}"
                 progress(f"{label}: warm-up {args.warmup:.0f} s")
-                load(server, body(round_), args, args.warmup, script)
+                load(server, operation, round_, args, args.warmup, script)
                 progress(f"{label}: measuring {args.seconds:.0f} s")
-                figure = load(server, body(round_), args, args.seconds, script)
+                cached = server.name == ON
+                before = cache_counts(server) if cached else (0.0, 0.0)
+                figure = load(server, operation, round_, args, args.seconds, script)
+                if cached:
+                    after = cache_counts(server)
+                    totals = counted.setdefault(name, [0.0, 0.0])
+                    totals[0] += after[0] - before[0]
+                    totals[1] += after[1] - before[1]
                 progress(f"{label}: {figure.per_second:.0f}/s, p99 {figure.p99_ms:.1f} ms, "
                          f"{figure.failures} failed, load average {os.getloadavg()[0]:.1f}")
-                figures.setdefault((operation, server.name), []).append(figure)
-    return figures
+                figures.setdefault((name, server.name), []).append(figure)
+    rates = {name: hits / (hits + misses) for name, (hits, misses) in counted.items()
+             if hits + misses}
+    return figures, rates
 
 
 def rebuild_figure(events: int | None) -> str | None:
@@ -245,15 +301,18 @@ def rebuild_figure(events: int | None) -> str | None:
 
 
 def report(rounds: dict[tuple[str, str], list[Figure]], names: list[str],
-           args: argparse.Namespace, seeded_posts: int) -> str:
+           args: argparse.Namespace, seeded_posts: int, rates: dict[str, float]) -> str:
     results = {key: median_figure(values) for key, values in rounds.items()}
     rows = []
     for operation in OPERATIONS:
         for name in names:
-            f = results[(operation, name)]
+            f = results.get((operation, name))
+            if f is None:
+                continue
             cpu = "n/a" if f.cpu_ms is None else number(f.cpu_ms, "ms")
+            hit = f"{rates[operation]:.0%}" if name == ON and operation in rates else ""
             rows.append([operation, name, number(f.per_second, "/s"), number(f.p50_ms, "ms"),
-                         number(f.p99_ms, "ms"), cpu, str(f.failures)])
+                         number(f.p99_ms, "ms"), cpu, hit, str(f.failures)])
     lines = [*environment(*DISTRIBUTIONS), "",
         f"HTTP benchmark: {args.client}, {args.connections} connections on loopback, "
         f"one server process each, {seeded_posts} posts seeded by {args.members} members "
@@ -262,28 +321,25 @@ def report(rounds: dict[tuple[str, str], list[Figure]], names: list[str],
         "warm-up, rounds alternating between the servers.",
         "",
         table(["operation", "server", "throughput", "p50", "p99", "server CPU/request",
-               "failed"], rows),
+               "cache hits", "failed"], rows),
     ]
-    if "Chronicle" in names and "CRUD" in names:
-        lines.append("")
-        targets = {"createPost": 1.0, "posts(first:20)": 1.2}
-        ratio_rows = []
-        for operation, target in targets.items():
-            ratio = (results[(operation, "Chronicle")].per_second
-                     / results[(operation, "CRUD")].per_second)
-            verdict = "met" if ratio >= target else "NOT met"
-            # Rounds alternate between the servers: each round's pair saw the same
-            # machine, so their ratios show how much the verdict moves with it.
-            per_round = ", ".join(
-                f"{ours.per_second / theirs.per_second:.2f}"
-                for ours, theirs in zip(rounds[(operation, "Chronicle")],
-                                        rounds[(operation, "CRUD")], strict=True)
-            )
-            ratio_rows.append(
-                [operation, f"{ratio:.2f}x", per_round, f">= {target:.1f}x", verdict]
-            )
-        lines.append(table(["Chronicle / CRUD", "ratio of medians", "each round", "target", ""],
-                           ratio_rows))
+    ratio_rows = []
+    for operation, ours, theirs, target in TARGETS:
+        if (operation, ours) not in results or (operation, theirs) not in results:
+            continue
+        ratio = results[(operation, ours)].per_second / results[(operation, theirs)].per_second
+        verdict = "" if not target else "met" if ratio >= target else "NOT met"
+        # Rounds alternate between the servers: each round's pair saw the same
+        # machine, so their ratios show how much the verdict moves with it.
+        per_round = ", ".join(
+            f"{a.per_second / b.per_second:.2f}"
+            for a, b in zip(rounds[(operation, ours)], rounds[(operation, theirs)], strict=True)
+        )
+        ratio_rows.append([operation, f"{ours} / {theirs}", f"{ratio:.2f}x", per_round,
+                           f">= {target:.1f}x" if target else "", verdict])
+    if ratio_rows:
+        lines += ["", table(["operation", "ratio", "of medians", "each round", "target", ""],
+                            ratio_rows)]
     for (operation, name), f in results.items():
         if f.sample:
             lines.append(f"\nfirst failed answer, {name} {operation}: {f.sample}")
@@ -305,7 +361,8 @@ def parse_args() -> argparse.Namespace:
                         default="wrk" if shutil.which("wrk") else "python",
                         help="load generator: wrk when installed, else a bounded httpx client "
                              "in its own process (it costs the server more CPU)")
-    parser.add_argument("--only", choices=["crud", "chronicle"], help="measure one server")
+    parser.add_argument("--only", nargs="+", choices=["crud", "off", "on", "plain"],
+                        help="measure only these servers")
     parser.add_argument("--rebuild-events", type=int, default=None,
                         help="events for bench.rebuild (its default when omitted)")
     parser.add_argument("--no-rebuild", action="store_true")
@@ -326,40 +383,51 @@ def main() -> None:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-http-")))
         script = write_wrk_script(work)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONICLE_")}
+        chronicle = [str(BIN / "chronicle"), "serve", "--host", "127.0.0.1", "--port"]
         commands: dict[str, Callable[[int], list[str]]] = {
-            "CRUD": lambda port: [sys.executable, "-m", "bench.crud_app", "--port", str(port),
-                                  "--db", str(work / "crud.db")],
-            "Chronicle": lambda port: [str(BIN / "chronicle"), "serve", "--host", "127.0.0.1",
-                                       "--port", str(port), "--data-dir",
-                                       str(work / "chronicle")],
+            CRUD: lambda port: [sys.executable, "-m", "bench.crud_app", "--port", str(port),
+                                "--db", str(work / "crud.db")],
+            OFF: lambda port: [*chronicle, str(port), "--data-dir", str(work / "off")],
+            ON: lambda port: [*chronicle, str(port), "--data-dir", str(work / "on")],
+            PLAIN: lambda port: [sys.executable, "-m", "bench.plain_app", "--port", str(port),
+                                 "--body", str(work / "feed.json")],
         }
+        short = {CRUD: "crud", OFF: "off", ON: "on", PLAIN: "plain"}
         if args.only:
-            commands = {k: v for k, v in commands.items() if k.lower() == args.only}
+            commands = {k: v for k, v in commands.items() if short[k] in args.only}
         servers = []
         for name, command in commands.items():
             port = free_port()
-            log = stack.enter_context((work / f"{name}.log").open("w"))
+            log = stack.enter_context((work / f"{short[name]}.log").open("w"))
             progress(f"{name}: starting on port {port}")
             # Chronicle's per-request access log off: the CRUD baseline logs none either;
             # nor has it quotas, and every load client here is one address.
-            server_env = dict(env, CHRONICLE_DATA_DIR=str(work / "chronicle"),
+            server_env = dict(env, CHRONICLE_DATA_DIR=str(work / short[name]),
                               CHRONICLE_ACCESS_LOG="false", CHRONICLE_COST_BUDGET_PER_MINUTE="0",
-                              CHRONICLE_REGISTRATIONS_PER_WINDOW="0")
+                              CHRONICLE_REGISTRATIONS_PER_WINDOW="0",
+                              CHRONICLE_RESPONSE_CACHE="false" if name == OFF else "true")
+            if name == PLAIN:
+                # The feed's answer as a Chronicle server gives it, as the fixed body.
+                source = next((s for s in servers if s.name != CRUD), None)
+                feed = httpx.post(source.url, json=feed_request(0)) if source else None
+                (work / "feed.json").write_bytes(
+                    feed.content if feed is not None else b'{"data":{"posts":{"edges":[]}}}'
+                )
             try:
                 url, pid = stack.enter_context(
                     serving(name, command(port), port, server_env, log)
                 )
             except SystemExit:
                 log.flush()
-                print((work / f"{name}.log").read_text()[-3000:], file=sys.stderr)
+                print((work / f"{short[name]}.log").read_text()[-3000:], file=sys.stderr)
                 raise
-            tokens = asyncio.run(
+            tokens = [] if name == PLAIN else asyncio.run(
                 seed(name, url, args.members, args.posts, args.connections)
             )
             servers.append(Server(name, url, pid, tokens))
-        rounds = measure(servers, args, script)
+        rounds, rates = measure(servers, args, script)
     # The HTTP table first: a long rebuild must not hold back what was measured.
-    print(report(rounds, [s.name for s in servers], args, args.posts), flush=True)
+    print(report(rounds, [s.name for s in servers], args, args.posts, rates), flush=True)
     rebuild = None if args.no_rebuild or args.quick else rebuild_figure(args.rebuild_events)
     if rebuild:
         print("\nProjection rebuild (bench/rebuild.py):\n" + rebuild)

@@ -53,11 +53,6 @@ class Metrics:
             "chronicle_graphql_errors", "GraphQL errors returned, by extensions.code", ["code"],
             registry=r,
         )
-        self.planned_queries = Counter(
-            "chronicle_graphql_planned_queries",
-            "Queries answered by a compiled plan (answered) or handed to the full executor "
-            "after starting one (abandoned)", ["outcome"], registry=r,
-        )
         self.projection_position = Gauge(
             "chronicle_projection_position", "Last global position a projection applied",
             ["projection"], registry=r,
@@ -100,8 +95,32 @@ class Metrics:
         """Report the store writer's counters (``events.writer.WriterMetrics``) on each scrape."""
         self.registry.register(StoreCollector(figures))
 
+    def watch_cache(self, cache: Any) -> None:
+        """Report the response cache's counters (``chronicle.response_cache``) on each scrape."""
+        self.registry.register(CacheCollector(cache))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class CacheCollector(Collector):
+    """The response cache's hits, misses, evictions and size, read when scraped."""
+
+    def __init__(self, cache: Any) -> None:
+        self._cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        c = self._cache
+        for name, value, text in (
+            ("hits", c.hits, "Queries answered from the response cache"),
+            ("misses", c.misses, "Cacheable queries the executor answered"),
+            ("evictions", c.evictions, "Entries dropped: a projection moved, or to stay in bounds"),
+        ):
+            yield CounterMetricFamily(f"chronicle_response_cache_{name}", text, value=value)
+        yield GaugeMetricFamily("chronicle_response_cache_entries", "Entries held",
+                                value=len(c))
+        yield GaugeMetricFamily("chronicle_response_cache_bytes", "Bytes of answers held",
+                                value=c.size_bytes)
 
 
 class StoreCollector(Collector):

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     access_log: bool = True
     """One JSON log line per HTTP request (with its request id)."""
     allowed_origins: list[str] = ["*"]
+    response_cache: bool = True
+    """Cache query answers until a projection they read moves (chronicle/response_cache.py)."""
+    response_cache_entries: int = Field(10_000, ge=0)
+    response_cache_bytes: int = Field(64 * 1024 * 1024, ge=0)
+    response_cache_bypass: bool = False
+    """Tests only: ``X-Chronicle-Cache: bypass`` runs a query without the cache."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -150,6 +150,11 @@ class ProjectionRunner:
         for driver in self._drivers.values():
             await driver.close()
 
+    def positions(self) -> dict[str, int]:
+        """What each projection's live generation has applied, as this process knows it
+        (no database: the applying process knows exactly, the others catch up)."""
+        return {name: d.live.position for name, d in self._drivers.items()}
+
     def tables(self) -> ReadTables:
         """The live generation of every projection, as the queries must read them now."""
         users, posts = self._drivers["users"].live.tables, self._drivers["posts"].live.tables

@@ -55,6 +55,8 @@ class ChronicleContext(RequestContext):
     """What the websocket's token said when ``connection_init`` was accepted."""
     client: str | None = None
     """The client's address: anonymous callers' budgets and registrations count by it."""
+    operation_type: Any = None
+    """strawberry's OperationType, once known: only queries' answers are cached."""
 
 
 MAX_LOG_POSITION = 2**63 - 1

@@ -3,8 +3,8 @@
 ``schema_extensions()`` is what ``build_schema`` passes to strawberry: a
 factory, never an instance, so each operation gets its own extension object.
 One extension rather than one per concern: strawberry builds a hook context
-for every extension at every stage of every operation, and six of them cost
-~8% of a ``createPost``'s CPU (py-spy) for what is a few assignments here.
+for every extension at every stage of every operation, and several of them
+cost a visible share of a small mutation's CPU for what is a few assignments here.
 What it does, stage by stage:
 
 - operation: depth, alias and token limits (one request must not cost the
@@ -14,12 +14,14 @@ What it does, stage by stage:
 - parse: parsed documents are cached; a document that does not parse is left
   to strawberry, which reports it as a result (then BAD_USER_INPUT) instead of
   letting the syntax error escape every extension. Only failures parse twice;
-- validate: validation is cached (it dominates small requests, STACK-NOTES:
-  145 -> 312 req/s). The cache is keyed by the rule classes too, so the depth
-  and alias rules are created once here: strawberry's limiters create a new
-  rule class per instance, which would miss the cache on every request;
-- execute: the operation's cost (``schema.cost``, now that its variables are
-  known) is admitted or refused by ``schema.quotas`` before anything runs,
+- validate: validation is cached (it dominates the CPU of small requests).
+  The cache is keyed by the rule classes too, so the depth and alias rules are
+  created once here: strawberry's limiters create a new rule class per
+  instance, which would miss the cache on every request;
+- execute: the operation's type is noted on the context (only queries'
+  answers are cached, ``chronicle.response_cache``); the operation's cost
+  (``schema.cost``, now that its variables are known) is admitted or refused
+  by ``schema.quotas`` before anything runs,
   for queries, mutations and subscriptions alike, and every result shows it
   in ``extensions.cost``; then wait for the position the operation asks for,
   or STALE_READ.
@@ -45,7 +47,8 @@ from strawberry.types.graphql import OperationType
 
 from domain.errors import InvalidInput, RateLimited
 from resolvers.consistency import StaleRead
-from schema.context import operation_context, wait_for_requested_position
+from schema.adapters import graphql_core_schema
+from schema.context import ChronicleContext, operation_context, wait_for_requested_position
 from schema.cost import operation_cost, root_field_count
 from schema.errors import rewrite_errors
 from schema.quotas import Charge, Quotas, caller_key
@@ -100,6 +103,8 @@ class Operation(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
+        if isinstance(ctx.context, ChronicleContext):
+            ctx.context.operation_type = ctx.operation_type
         try:
             self.cost = admit(self.quotas, _core_schema(ctx), ctx.context, ctx.graphql_document,
                               ctx.operation_name, ctx.variables)
@@ -150,7 +155,7 @@ def caller_of(context: Any) -> tuple[str, str]:
 
 
 def _core_schema(ctx: ExecutionContext) -> GraphQLSchema:
-    return ctx.schema._schema
+    return graphql_core_schema(ctx.schema)
 
 
 def default_quotas(limits: Limits) -> Quotas:

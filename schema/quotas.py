@@ -1,8 +1,8 @@
 """What each caller may spend: a cost per request, a cost budget per minute, registrations.
 
 ``Quotas.admit`` is asked once per operation, before anything runs, by the
-schema extension (``schema.limits``) and by the planned-query path
-(``chronicle.app``), so neither can bypass it:
+schema extension (``schema.limits``) and, for an answer from the response
+cache, by the view (``chronicle.view``), so neither can bypass it:
 
 - an operation whose cost (``schema.cost``) is above ``max_cost`` is refused
   with BAD_USER_INPUT, ``extensions.cost`` and ``extensions.maxCost``;

@@ -47,11 +47,9 @@ subscription { feed { post { author { posts(first: 100) { edges { node {
 """
 
 
-def planned_answers(server: Server) -> float:
+def cache_hits(server: Server) -> float:
     text = httpx.get(f"{server.base}/metrics").text
-    found = re.search(
-        r'^chronicle_graphql_planned_queries_total\{outcome="answered"\} (\S+)$', text, re.M
-    )
+    found = re.search(r'^chronicle_response_cache_hits_total (\S+)$', text, re.M)
     return float(found.group(1)) if found else 0.0
 
 
@@ -99,19 +97,22 @@ async def test_a_mutation_shows_its_cost_too(api: Api) -> None:
     assert response.json()["extensions"]["cost"]["requested"] == 1
 
 
-async def test_a_planned_query_is_still_costed_and_shows_its_cost(
+async def test_a_cached_answer_is_still_costed_and_shows_its_cost(
     server: Server, api: Api
 ) -> None:
     small: dict[str, Any] = {"query": NESTED, "variables": {"posts": 1, "each": 1}}
-    await api.raw(small)  # runs the full path cleanly: the server learns its plan
-    before = planned_answers(server)
+    first = (await api.raw(small)).json()  # runs the executor: the answer is cached
+    before = cache_hits(server)
     answered = (await api.raw(small)).json()
-    assert planned_answers(server) == before + 1
+    assert cache_hits(server) == before + 1
+    assert answered["data"] == first["data"]
     assert answered["extensions"]["cost"]["requested"] == 1 + 1 + 1
-    # the same planned document with variables asking for 10 100 posts
+    remaining = first["extensions"]["cost"]["remaining"]
+    assert answered["extensions"]["cost"]["remaining"] == remaining - 3
+    # the same document with variables asking for 10 100 posts: another entry, refused
     large = {"query": NESTED, "variables": {"posts": 100, "each": 100}}
     refused = (await api.raw(large)).json()
-    assert planned_answers(server) == before + 1
+    assert cache_hits(server) == before + 1
     assert refused["errors"][0]["extensions"]["cost"] == 1 + 100 + 100 * 100
     assert code_of(refused["errors"][0]) == "BAD_USER_INPUT"
 

@@ -13,6 +13,7 @@ import pytest
 from graphql import GraphQLSchema, get_introspection_query, parse
 
 from schema import build_schema
+from schema.adapters import graphql_core_schema
 from schema.cost import operation_cost, root_field_count
 
 NESTED = (
@@ -34,7 +35,7 @@ query Feed($first: Int) {
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
-    return build_schema()._schema
+    return graphql_core_schema(build_schema())
 
 
 def cost(schema: GraphQLSchema, query: str, variables: dict[str, Any] | None = None,

@@ -1,0 +1,270 @@
+"""GraphQL over HTTP and websockets: strawberry's ASGI view, with the response cache in front.
+
+Every operation runs through strawberry's public path (schema extensions,
+limits, cost, masking, media types). In front of it, for a POSTed JSON query
+without ``extensions``, the view looks for an answer in the response cache
+(``chronicle.response_cache``): a hit charges the caller's budget for the
+operation's cost and sends the stored bytes without executing; a miss runs
+the executor and stores a clean query answer for the next request.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
+
+from chronicle.graphql_http import (
+    GRAPHQL_RESPONSE,
+    media_type_header,
+    never_ran,
+    preferred_media_type,
+    refusal,
+)
+from chronicle.metrics import Metrics
+from chronicle.response_cache import Key, ResponseCache, Ticket, cacheable, matches, visibility
+from domain.errors import RateLimited, Unauthenticated
+from resolvers.context import Services
+from schema.context import (
+    ChronicleContext,
+    accept_connection,
+    http_context,
+    socket_context,
+)
+from schema.limits import caller_of
+from schema.quotas import Quotas
+from schema.sockets import Identities, LegacyWSHandler, TransportWSHandler
+
+STATIC = Path(__file__).parent / "static"
+GRAPHIQL_INDEX = STATIC / "graphiql" / "index.html"
+GRAPHIQL_MISSING = (Path(__file__).parent / "templates" / "graphiql_missing.html").read_text()
+
+_CONTEXT = "chronicle.context"
+"""Scope key: the context the cache lookup built, reused by the executor."""
+_TICKET = "chronicle.cache_ticket"
+"""Scope key: a miss whose clean answer is to be stored (ticket, minPosition, context)."""
+_ETAG = "chronicle.etag"
+
+
+class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
+    """strawberry's ASGI view with Chronicle's context, GraphiQL, metrics and the cache."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+    identities: Identities | None = None
+    """Set by the lifespan: closes sockets whose member's identity ended."""
+
+    def __init__(
+        self, schema: Any, metrics: Metrics, *, quotas: Quotas,
+        cache: ResponseCache | None = None, cache_bypass: bool = False, **options: Any,
+    ) -> None:
+        super().__init__(schema, **options)
+        self.metrics = metrics
+        self.quotas = quotas
+        self.cache = cache
+        self.cache_bypass = cache_bypass
+        """Test-only (``CHRONICLE_RESPONSE_CACHE_BYPASS``): ``X-Chronicle-Cache: bypass``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            if self.cache is not None and scope["method"] == "POST":
+                replay = await self._answer_from_cache(self.cache, scope, receive, send)
+                if replay is None:
+                    return
+                receive = replay
+            request = Request(scope, receive)
+            try:
+                response = await self.run(request)
+            except HTTPException as refused:  # strawberry's refusals, as GraphQL errors
+                response = refusal(refused.reason, refused.status_code, _media_type(request))
+            etag = scope.get(_ETAG)
+            if etag is not None:
+                if matches(request.headers.get("if-none-match"), etag):
+                    response = Response(status_code=304)
+                response.headers["etag"] = etag
+            await response(scope, receive, send)
+        except ClientDisconnect:
+            # The client left before its request was read (a load generator
+            # stopping, a closed tab): nobody to answer and nothing wrong here,
+            # so no "Exception in ASGI application" traceback to format and log.
+            return
+
+    async def _answer_from_cache(
+        self, cache: ResponseCache, scope: Scope, receive: Receive, send: Send
+    ) -> Receive | None:
+        """Answer from the cache (None), or a ``receive`` replaying the body for the executor."""
+        request = Request(scope, receive)
+        content_type = request.headers.get("content-type", "")
+        if content_type.partition(";")[0].strip().lower() != "application/json":
+            return receive  # the body was not read: the executor's path reads it
+        body = await request.body()
+        replay = _replaying(body, receive)
+        if self.cache_bypass and request.headers.get("x-chronicle-cache") == "bypass":
+            return replay
+        wanted = cacheable(body, request.headers.get("x-min-position"))
+        if wanted is None:
+            return replay  # anything unusual is the executor's to answer or refuse
+        (query, name, variables), min_position = wanted
+        context = await self.get_context(request, Response())
+        scope[_CONTEXT] = context
+        key: Key = (query, name, variables, *visibility(context.actor))
+        entry = cache.get(key, min_position)
+        if entry is None:
+            ticket = cache.ticket(key)
+            if ticket is not None:
+                scope[_TICKET] = (ticket, min_position, context)
+            return replay
+        caller, client = caller_of(context)
+        try:
+            charge = self.quotas.admit(caller, client, entry.cost)
+        except RateLimited:
+            return replay  # refused by the executor's path, which reports it as specified
+        self.metrics.count_result([])
+        headers = {"etag": entry.etag}
+        if matches(request.headers.get("if-none-match"), entry.etag):
+            answer = Response(status_code=304, headers=headers)
+        else:
+            cost = orjson.dumps({"cost": charge.as_extension()})
+            answer = Response(
+                b'{"data":' + entry.data + b',"extensions":' + cost + b"}",
+                media_type=media_type_header(_media_type(request)), headers=headers,
+            )
+        await answer(scope, receive, send)
+        return None
+
+    def _store(self, request: Request, result: ExecutionResult,
+               processed: GraphQLHTTPResponse) -> None:
+        pending: tuple[Ticket, int | None, ChronicleContext] | None = request.scope.get(_TICKET)
+        if pending is None or self.cache is None:
+            return
+        ticket, min_position, context = pending
+        extensions: dict[str, Any] = dict(processed.get("extensions") or {})
+        if (result.errors or result.data is None or set(extensions) - {"cost"}
+                or context.operation_type is not OperationType.QUERY):
+            return  # mutations, subscriptions, errors and unknown extensions stay uncached
+        try:
+            data = orjson.dumps(processed["data"])
+        except TypeError:  # an integer past 64 bits: rare enough to leave uncached
+            return
+        cost = int(extensions.get("cost", {}).get("requested", 1))
+        request.scope[_ETAG] = self.cache.store(ticket, data, cost, min_position)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> ChronicleContext:
+        known: ChronicleContext | None = request.scope.pop(_CONTEXT, None)
+        if known is not None:
+            return known  # built by the cache lookup: the caller is identified once
+        services: Services = request.app.state.services
+        context = (
+            socket_context(services) if isinstance(request, WebSocket)
+            else await http_context(services, request.headers)
+        )
+        context.client = request.client.host if request.client else None
+        return context
+
+    async def on_ws_connect(
+        self, context: ChronicleContext
+    ) -> UnsetType | dict[str, object] | None:
+        try:
+            await accept_connection(context)
+        except Unauthenticated as refused:
+            # Closes with 4403 so the client can refresh its token (schema/sockets.py).
+            raise ConnectionRejectionError({"message": refused.message}) from None
+        unset: UnsetType = UNSET
+        return unset
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Strict where the standard decoder is lenient: invalid UTF-8, lone surrogates,
+        # integers past 64 bits and nesting past 1024 levels are refused as not JSON
+        # (HTTP 400) instead of failing deep inside the server. A BOM is tolerated.
+        if isinstance(data, bytes):
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            parsed = self.decode_json(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, f"The request is not valid JSON: {error.msg}") from None
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(
+                400, "Expected a JSON object: a GraphQL request, its variables or extensions"
+            )
+        return parsed
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = _media_type(request)
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE:
+            response.headers["content-type"] = media_type_header(GRAPHQL_RESPONSE)
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = 400
+        return response
+
+    def encode_json(self, data: object) -> str:
+        # orjson writes the same compact JSON as strawberry's json.dumps, faster.
+        # A str, not bytes: websocket messages go through here too, as text frames.
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # an integer past 64 bits: only the standard encoder has those
+            return json.dumps(data, separators=(",", ":"))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Never strawberry's page: it loads GraphiQL from a public CDN.
+        if GRAPHIQL_INDEX.is_file():
+            return FileResponse(GRAPHIQL_INDEX, media_type="text/html")
+        return HTMLResponse(GRAPHIQL_MISSING)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        codes = [str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors or ()]
+        self.metrics.count_result(codes)
+        processed = await super().process_result(request, result)
+        self._store(request, result, processed)
+        if _media_type(request) == GRAPHQL_RESPONSE and never_ran(result.errors, result.data):
+            processed.pop("data", None)  # a request error: the operation never ran
+        return processed
+
+
+def _media_type(request: Request | WebSocket) -> str:
+    return preferred_media_type(request.headers.get("accept"))
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` giving the already-read body again, then the client's next messages."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
