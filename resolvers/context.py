@@ -3,8 +3,8 @@
 ``schema.context`` builds one :class:`RequestContext` per HTTP request and per
 websocket *operation*. DataLoaders cache for the lifetime of the context, so a
 context shared by every event of a long-lived socket would serve stale rows
-(STACK-NOTES pitfall 5): subscriptions call :meth:`RequestContext.forget_loaders`
-before each result they emit.
+(docs/architecture.md, "One context per socket"): subscriptions call
+:meth:`RequestContext.forget_loaders` before each result they emit.
 """
 
 from __future__ import annotations
