@@ -1,9 +1,9 @@
 """Event ids: UUID version 7 (RFC 9562), ordered by the time they were recorded.
 
 Ids that grow with time land at the end of the unique index on ``event_id``
-instead of on a random page: measured on SQLite, inserting a group's rows was
-~30% cheaper already at 30 000 events, and the gap widens once the index
-outgrows the cache. 74 random bits per id keep ids from concurrent writers
+instead of on a random page, so inserting a group's rows stays cheap as the
+log grows, and more so once the index outgrows the cache (bench/README.md,
+"Figures behind code comments"). 74 random bits per id keep ids from concurrent writers
 (other processes) apart.
 """
 

@@ -2,13 +2,13 @@
 
 Loading an aggregate is two single-statement reads (latest snapshot, then
 the tail). Through SQLAlchemy's async engine each also costs a pool checkout,
-a BEGIN, a ROLLBACK and a connection reset: measured on SQLite, about 1.4 ms
-against 0.2 ms for the same query on a plain aiosqlite connection. So:
+a BEGIN, a ROLLBACK and a connection reset, several times the query itself
+(bench/README.md, "Figures behind code comments"). So:
 
 - SQLite: a few sqlite3 connections of our own, in autocommit mode (a
   single SELECT is its own consistent snapshot in WAL mode);
 - PostgreSQL: a small asyncpg pool of the reader's own, in autocommit
-  (``PgReader``): the engine's pool cost ~130 µs more per read.
+  (``PgReader``): the engine's pool added to every read.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class EngineReader:
             if self.dialect == "sqlite":
                 return (await conn.exec_driver_sql(sql, tuple(params))).all()
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            # asyncpg's own records: SQLAlchemy's Row wrapping costs ~20% of a 1 000-row read
+            # asyncpg's own records: SQLAlchemy's Row wrapping is a large part of a long read
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
             rows: Rows = await driver.fetch(sql, *params)
@@ -103,8 +103,8 @@ class SqliteReader:
     close must not leave non-daemon threads that keep the interpreter alive.
 
     Small reads (:meth:`fetch_small`) skip the threads: a hop to a worker and
-    back costs 50-350 µs on a busy machine, against 10-20 µs for the read
-    itself, the whole of a snapshotted aggregate load. They run on the event
+    back costs many times the read itself on a busy machine, and the read is
+    the whole of a snapshotted aggregate load. They run on the event
     loop's thread on connections of their own, which never wait: in WAL mode a
     reader takes no lock a writer holds, and should SQLite still answer busy
     (a checkpoint resetting the WAL, another process recovering it) the read
@@ -209,10 +209,10 @@ class PgReader:
     """Reads on PostgreSQL on a few asyncpg connections of the reader's own.
 
     Through the engine's pool a read also paid the checkout, the switch to
-    AUTOCOMMIT and back, and SQLAlchemy's greenlet bridge: measured, ~190 µs
-    for ``SELECT 1`` against ~55 µs on a bare asyncpg connection, most of a
-    snapshotted aggregate load (asyncpg's own pool still added ~70 µs: timers,
-    timeouts and a reset per release). Here a read takes an idle connection
+    AUTOCOMMIT and back, and SQLAlchemy's greenlet bridge: several times a bare
+    asyncpg connection's cost for ``SELECT 1``, and most of a snapshotted
+    aggregate load (asyncpg's own pool still added timers, timeouts and a reset
+    per release). Here a read takes an idle connection
     (at most ``size`` at once), runs its query in autocommit (asyncpg prepares
     it once per connection and keeps it) and puts the connection back; a
     connection that saw any error is closed instead, as it may be mid-query.

@@ -3,7 +3,8 @@
 A batch of tens of thousands of events allocates a few hundred thousand
 objects (decoded events, rows, parameter tuples) that all live until the
 batch ends. Each burst of allocations triggers collections that traverse
-every one of them again: measured, 40% of a rebuild's CPU time. None of them
+every one of them again, a large share of a rebuild's CPU time (bench/README.md,
+"Figures behind code comments"). None of them
 is cyclic garbage (reference counting frees them when the batch is done), so
 the collector is paused while batches are read and applied back to back, and
 resumed once the last pause ends, when their objects are gone.

@@ -37,7 +37,7 @@ current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def new_request_id() -> str:
-    """32 random hex digits, as uuid4().hex without building a UUID (1.6% of a request)."""
+    """32 random hex digits, as uuid4().hex without building a UUID, which showed in profiles."""
     return os.urandom(16).hex()
 
 
