@@ -30,7 +30,7 @@ from projections.batches import (
     read_batch,
 )
 from projections.bookkeeping import CheckpointMoved
-from projections.collector import collector_paused, pause
+from projections.collector import CollectorPauses
 from projections.generations import Generations
 from projections.lease import lease_for
 from projections.projection import Change, Projection
@@ -60,6 +60,7 @@ class Driver:
         poll_interval: float,
         lease_ttl: float,
         drop_grace: float,
+        collector: CollectorPauses,
     ) -> None:
         self.projection = projection
         self._engine = engine
@@ -72,6 +73,7 @@ class Driver:
         self._batch_size = batch_size
         self._rebuild_batch_size = rebuild_batch_size
         self._poll_interval = poll_interval
+        self._collector = collector
         self.lease = lease_for(engine, projection.name, owner, lease_ttl)
         self.generations = Generations(projection, engine, turn=turn, drop_grace=drop_grace)
         self.caught_up = False
@@ -218,12 +220,12 @@ class Driver:
         # Large batches (relaxed: rebuilding or far behind) go without the cyclic GC
         # (see ``projections.collector``); a read-ahead keeps it paused until it is
         # taken, so back-to-back batches never meet a collection.
-        with collector_paused(relaxed):
+        with self._collector.paused(relaxed):
             batch = await self._take_read_ahead(target.generation)
             if batch is None or batch.after != target.position:
                 batch = await read_batch(self._store, self.projection, target.position, limit)
             if not batch.caught_up:
-                release = pause() if relaxed else _nothing
+                release = self._collector.pause() if relaxed else _nothing
                 task = asyncio.create_task(read_batch(
                     self._store, self.projection, batch.position, limit, next_span(batch, limit)
                 ))
