@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import asyncpg
@@ -55,7 +56,22 @@ class Reader(Protocol):
     async def close(self) -> None: ...
 
 
-def reader_for(engine: AsyncEngine) -> Reader:
+@dataclass(frozen=True)
+class ReadTimeouts:
+    """Bounds of a driver-level read on PostgreSQL, in seconds (``PgReader``).
+
+    Without them a read on a server that stopped answering (a network
+    partition, a stuck lock) waits forever, holding its request and one of the
+    reader's few slots. Options given in the database URL take precedence.
+    """
+
+    connect: float = 10.0
+    """Opening a connection, including authentication."""
+    command: float = 30.0
+    """One query: the connection is then closed and the read fails."""
+
+
+def reader_for(engine: AsyncEngine, timeouts: ReadTimeouts | None = None) -> Reader:
     if is_sqlite(engine):
         database = engine.url.database
         if not database or database == ":memory:":
@@ -63,7 +79,7 @@ def reader_for(engine: AsyncEngine) -> Reader:
             return EngineReader(engine)
         return SqliteReader(database)
     if engine.dialect.driver == "asyncpg":
-        return PgReader(engine)
+        return PgReader(engine, timeouts=timeouts or ReadTimeouts())
     return EngineReader(engine)
 
 
@@ -218,11 +234,18 @@ class PgReader:
     connection that saw any error is closed instead, as it may be mid-query.
     """
 
-    def __init__(self, engine: AsyncEngine, *, size: int = 8) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, size: int = 8, timeouts: ReadTimeouts | None = None
+    ) -> None:
         self.dialect = engine.dialect.name
         _, options = engine.dialect.create_connect_args(engine.url)
         accepted = inspect.signature(asyncpg.connect).parameters
-        self._options = {k: v for k, v in options.items() if k in accepted}
+        timeouts = timeouts or ReadTimeouts()
+        self._options = {
+            "timeout": timeouts.connect,
+            "command_timeout": timeouts.command,
+            **{k: v for k, v in options.items() if k in accepted},
+        }
         self._slots = asyncio.Semaphore(size)
         self._idle: list[asyncpg.Connection] = []
         self._closed = False

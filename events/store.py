@@ -29,7 +29,7 @@ from events.model import (
     StreamEvents,
 )
 from events.notices import NoticeSender, Publisher
-from events.reading import INLINE_ROWS, DriverQuery, reader_for
+from events.reading import INLINE_ROWS, DriverQuery, ReadTimeouts, reader_for
 from events.rows import (
     SELECT_RECORDED,
     TAIL_SQL,
@@ -140,13 +140,14 @@ class SqlEventStore(EventStore):
         bus: Publisher | None = None,
         group_max: int = 1000,
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
+        read_timeouts: ReadTimeouts | None = None,
     ) -> None:
         self.engine = engine
         self.idempotency_ttl = idempotency_ttl
         self._notices = NoticeSender(bus, EVENTS_CHANNEL)
         self._writer = GroupWriter(engine, group_max=group_max, on_notice=self._notices.offer,
                                    idempotency_ttl=idempotency_ttl)
-        self._reader = reader_for(engine)
+        self._reader = reader_for(engine, read_timeouts)
 
     @property
     def metrics(self) -> WriterMetrics:
