@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The benchmarks' extra (the comparison library, its PostgreSQL driver, a load
+# generator) is installed only by the bench targets, never for make test.
+BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install run test fuzz lint typecheck schema web-test bench-log bench-http bench-fanout clean
+.PHONY: install run test fuzz lint typecheck schema web-test bench-install bench-test bench-log bench-http bench-fanout bench-rebuild clean
 
 GRAPHIQL_SRC := web/graphiql
 GRAPHIQL := chronicle/static/graphiql/index.html
@@ -18,8 +21,14 @@ install: $(STAMP) $(GRAPHIQL) $(WEB)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench-install: install $(BENCH_STAMP)
 
 # GraphiQL served from our own assets (no CDN), built from web/graphiql with
 # the versions its package-lock pins. Both steps are skipped when their inputs
@@ -73,14 +82,22 @@ typecheck: install
 schema: install
 	$(BIN)/chronicle export-schema > schema.graphql
 
-bench-log: install
+# The benchmarks' own tests (the CRUD baseline does the work it is compared
+# for): beside the benchmarks, outside make test's suite (testpaths = tests).
+bench-test: bench-install
+	$(BIN)/python -m pytest -q bench/tests
+
+bench-log: bench-install
 	$(BIN)/python -m bench.log
 
-bench-http: install
+bench-http: bench-install
 	$(BIN)/python -m bench.http
 
-bench-fanout: install
+bench-fanout: bench-install
 	$(BIN)/python -m bench.fanout
+
+bench-rebuild: bench-install
+	$(BIN)/python -m bench.rebuild
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from domain.ports import Actor, Context, Outcome
 from domain.security import Argon2Hasher, TokenService
 from events.bus import Bus
 from events.db import create_engine, migrate
+from events.reading import ReadTimeouts
 from events.store import SqlEventStore
 from projections.runner import ProjectionRunner
 
@@ -69,6 +70,10 @@ async def start(settings: Settings, *, projections: bool = True) -> Chronicle:
     store = SqlEventStore(
         engine, bus=bus, group_max=settings.group_commit_max,
         idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+        read_timeouts=ReadTimeouts(
+            connect=settings.pg_read_connect_timeout_seconds,
+            command=settings.pg_read_command_timeout_seconds,
+        ),
     )
     await store.start()
     runner = ProjectionRunner(

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
 
     read_wait_timeout: float = 5.0
     """How long a read waits for projections to reach X-Min-Position before STALE_READ."""
+    pg_read_connect_timeout_seconds: float = Field(10.0, gt=0)
+    """PostgreSQL: how long the store's driver-level reader may take to open a connection."""
+    pg_read_command_timeout_seconds: float = Field(30.0, gt=0)
+    """PostgreSQL: how long one driver-level read may take before it fails."""
     projection_batch_size: int = 1000
     projection_poll_interval: float = 1.0
     """Fallback poll when no bus notice arrives."""

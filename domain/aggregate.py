@@ -59,7 +59,7 @@ def plain_snapshot(state: object) -> dict[str, Any]:
 def plain_restore(cls: type[S]) -> Callable[[dict[str, Any]], S]:
     """The inverse of :func:`plain_snapshot` for ``cls`` (its tuple fields' lists become
     tuples again; fields a snapshot lacks take their defaults)."""
-    # Once, not per restore: dataclasses.fields() was a quarter of a snapshotted load.
+    # Once, not per restore: dataclasses.fields() showed in a snapshotted load's profile.
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     names = tuple(f.name for f in fields)
     tuples = tuple(f.name for f in fields if str(f.type).startswith("tuple"))

@@ -1,4 +1,4 @@
-"""Idempotency keys: when a command is a retry of an earlier one (DESIGN.md, The log).
+"""Idempotency keys: when a command is a retry of an earlier one (docs/architecture.md).
 
 A client names a request with a key so that it can send it again after a
 timeout without doing it twice. A key means one request of one caller:

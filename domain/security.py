@@ -68,8 +68,8 @@ class TokenService:
         self._ttl = ttl_seconds
         self._verified: dict[str, TokenClaims] = {}
         """Tokens whose signature already checked out. Every authenticated request
-        verifies its token; PyJWT's parsing and checks cost ~3% of a request's CPU,
-        for a result that cannot change until ``exp``."""
+        verifies its token; PyJWT's parsing and checks are a visible part of a
+        request's CPU (bench/README.md), for a result that cannot change until ``exp``."""
 
     def issue(self, user_id: str, credentials: int = 0) -> str:
         now = int(time.time())

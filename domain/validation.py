@@ -13,7 +13,7 @@ USERNAME = re.compile(r"[A-Za-z0-9_]{3,32}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 MAX_TAGS = 10
 
-# What no text field may hold (DESIGN.md, "The log": what the log accepts, every
+# What no text field may hold (docs/architecture.md, "The log": what the log accepts, every
 # backend's read tables can hold): lone surrogates are not text at all (no
 # encoding can write them), NUL is refused by PostgreSQL, and the other C0
 # controls, DEL and the C1 controls are invisible noise a member cannot type.

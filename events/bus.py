@@ -1,7 +1,8 @@
 """The broadcast bus: small JSON notices fanned out to every subscriber, in and across processes.
 
-Built on encode/broadcaster's transports (``memory://``, ``postgres://``) plus a
-Redis transport of our own, but with our own fan-out, because broadcaster 0.3.1
+Built on encode/broadcaster's public transport interface (``BroadcastBackend``,
+``Event``) with transports of our own (``memory://``, ``postgres://``, ``redis://``)
+and our own fan-out, because broadcaster 0.3.1
 loses events silently: concurrent first subscribers overwrite each other, its
 queues are unbounded, its listener task dies unnoticed and never reconnects,
 and its Redis listener stops before SUBSCRIBE completes.
@@ -33,10 +34,7 @@ from urllib.parse import urlparse
 
 import asyncpg
 import orjson
-from broadcaster import Event
-from broadcaster._backends.base import BroadcastBackend
-from broadcaster._backends.memory import MemoryBackend
-from broadcaster._backends.postgres import PostgresBackend
+from broadcaster import BroadcastBackend, Event
 from redis import asyncio as redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
@@ -240,18 +238,51 @@ class RedisTransport(BroadcastBackend):
         self._confirmations.clear()
 
 
-class PostgresTransport(PostgresBackend):
-    """broadcaster's LISTEN/NOTIFY backend, made to notice a lost connection.
+class MemoryTransport(BroadcastBackend):
+    """``memory://``: what this process publishes comes back to its own listener,
+    on the channels it subscribed to (as broadcaster's in-memory backend does)."""
 
-    Its one connection both listens and notifies; asyncpg refuses concurrent
+    _published: asyncio.Queue[Event]
+
+    def __init__(self, url: str) -> None:
+        self._subscribed: set[str] = set()
+
+    async def connect(self) -> None:
+        # Made here, not in __init__: queues belong to the loop that runs the bus.
+        self._published = asyncio.Queue()
+
+    async def disconnect(self) -> None:
+        pass
+
+    async def subscribe(self, channel: str) -> None:
+        self._subscribed.add(channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._subscribed.discard(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self._published.put(Event(channel=channel, message=message))
+
+    async def next_published(self) -> Event:
+        while True:
+            event = await self._published.get()
+            if event.channel in self._subscribed:
+                return event
+
+
+class PostgresTransport(BroadcastBackend):
+    """LISTEN/NOTIFY on one asyncpg connection, made to notice that it was lost.
+
+    The connection both listens and notifies; asyncpg refuses concurrent
     operations on a connection, so notifies are serialised here.
     """
 
+    _conn: asyncpg.Connection
     _inbox: asyncio.Queue[Event | None]
     _notify_lock: asyncio.Lock
 
     def __init__(self, url: str) -> None:
-        super().__init__(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        self._url = url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
     async def connect(self) -> None:
         self._inbox = asyncio.Queue()
@@ -266,6 +297,12 @@ class PostgresTransport(PostgresBackend):
                 await self._conn.close()
         except Exception:
             self._conn.terminate()
+
+    async def subscribe(self, channel: str) -> None:
+        await self._conn.add_listener(channel, self._listener)
+
+    async def unsubscribe(self, channel: str) -> None:
+        await self._conn.remove_listener(channel, self._listener)
 
     async def publish(self, channel: str, message: str) -> None:
         async with self._notify_lock:
@@ -295,7 +332,7 @@ def transport_for(url: str, name: str) -> BroadcastBackend:
     if scheme in POSTGRES_SCHEMES:
         return PostgresTransport(url)
     if scheme == "memory":
-        return MemoryBackend(url)
+        return MemoryTransport(url)
     raise ValueError(f"unsupported broadcast URL scheme {scheme!r} ({SCHEMES_HELP})")
 
 

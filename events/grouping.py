@@ -42,7 +42,7 @@ class CommittedEvents(Sequence[RecordedEvent]):
 
     The writer's callers want the commit's position and versions (a command
     reads nothing else of its result); building a RecordedEvent, its plain
-    data dict and its UUID for every appended event was about a third of the
+    data dict and its UUID for every appended event was a large share of the
     writer's Python per event, and garbage for the collector to trace. The
     rows and domain events are the group's own, kept while the result is.
     """

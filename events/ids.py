@@ -1,9 +1,9 @@
 """Event ids: UUID version 7 (RFC 9562), ordered by the time they were recorded.
 
 Ids that grow with time land at the end of the unique index on ``event_id``
-instead of on a random page: measured on SQLite, inserting a group's rows was
-~30% cheaper already at 30 000 events, and the gap widens once the index
-outgrows the cache. 74 random bits per id keep ids from concurrent writers
+instead of on a random page, so inserting a group's rows stays cheap as the
+log grows, and more so once the index outgrows the cache (bench/README.md,
+"Figures behind code comments"). 74 random bits per id keep ids from concurrent writers
 (other processes) apart.
 """
 
@@ -60,9 +60,9 @@ def uuid_from_int(value: int) -> uuid.UUID:
 
 
 def parse_uuid(text: str) -> uuid.UUID:
-    """``uuid.UUID(text)`` for the canonical form we store, at 2.5x the speed.
+    """``uuid.UUID(text)`` for the canonical form we store, faster.
 
     UUID's constructor weighs five argument forms and strips URN prefixes and
-    braces; on a 1 000-event load that was a third of decoding.
+    braces, a large share of decoding a long load.
     """
     return uuid_from_int(int(text.replace("-", ""), 16))

@@ -2,13 +2,13 @@
 
 Loading an aggregate is two single-statement reads (latest snapshot, then
 the tail). Through SQLAlchemy's async engine each also costs a pool checkout,
-a BEGIN, a ROLLBACK and a connection reset: measured on SQLite, about 1.4 ms
-against 0.2 ms for the same query on a plain aiosqlite connection. So:
+a BEGIN, a ROLLBACK and a connection reset, several times the query itself
+(bench/README.md, "Figures behind code comments"). So:
 
 - SQLite: a few sqlite3 connections of our own, in autocommit mode (a
   single SELECT is its own consistent snapshot in WAL mode);
 - PostgreSQL: a small asyncpg pool of the reader's own, in autocommit
-  (``PgReader``): the engine's pool cost ~130 µs more per read.
+  (``PgReader``): the engine's pool added to every read.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import asyncpg
@@ -55,7 +56,22 @@ class Reader(Protocol):
     async def close(self) -> None: ...
 
 
-def reader_for(engine: AsyncEngine) -> Reader:
+@dataclass(frozen=True)
+class ReadTimeouts:
+    """Bounds of a driver-level read on PostgreSQL, in seconds (``PgReader``).
+
+    Without them a read on a server that stopped answering (a network
+    partition, a stuck lock) waits forever, holding its request and one of the
+    reader's few slots. Options given in the database URL take precedence.
+    """
+
+    connect: float = 10.0
+    """Opening a connection, including authentication."""
+    command: float = 30.0
+    """One query: the connection is then closed and the read fails."""
+
+
+def reader_for(engine: AsyncEngine, timeouts: ReadTimeouts | None = None) -> Reader:
     if is_sqlite(engine):
         database = engine.url.database
         if not database or database == ":memory:":
@@ -63,7 +79,7 @@ def reader_for(engine: AsyncEngine) -> Reader:
             return EngineReader(engine)
         return SqliteReader(database)
     if engine.dialect.driver == "asyncpg":
-        return PgReader(engine)
+        return PgReader(engine, timeouts=timeouts or ReadTimeouts())
     return EngineReader(engine)
 
 
@@ -79,7 +95,7 @@ class EngineReader:
             if self.dialect == "sqlite":
                 return (await conn.exec_driver_sql(sql, tuple(params))).all()
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            # asyncpg's own records: SQLAlchemy's Row wrapping costs ~20% of a 1 000-row read
+            # asyncpg's own records: SQLAlchemy's Row wrapping is a large part of a long read
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
             rows: Rows = await driver.fetch(sql, *params)
@@ -103,8 +119,8 @@ class SqliteReader:
     close must not leave non-daemon threads that keep the interpreter alive.
 
     Small reads (:meth:`fetch_small`) skip the threads: a hop to a worker and
-    back costs 50-350 µs on a busy machine, against 10-20 µs for the read
-    itself, the whole of a snapshotted aggregate load. They run on the event
+    back costs many times the read itself on a busy machine, and the read is
+    the whole of a snapshotted aggregate load. They run on the event
     loop's thread on connections of their own, which never wait: in WAL mode a
     reader takes no lock a writer holds, and should SQLite still answer busy
     (a checkpoint resetting the WAL, another process recovering it) the read
@@ -209,20 +225,27 @@ class PgReader:
     """Reads on PostgreSQL on a few asyncpg connections of the reader's own.
 
     Through the engine's pool a read also paid the checkout, the switch to
-    AUTOCOMMIT and back, and SQLAlchemy's greenlet bridge: measured, ~190 µs
-    for ``SELECT 1`` against ~55 µs on a bare asyncpg connection, most of a
-    snapshotted aggregate load (asyncpg's own pool still added ~70 µs: timers,
-    timeouts and a reset per release). Here a read takes an idle connection
+    AUTOCOMMIT and back, and SQLAlchemy's greenlet bridge: several times a bare
+    asyncpg connection's cost for ``SELECT 1``, and most of a snapshotted
+    aggregate load (asyncpg's own pool still added timers, timeouts and a reset
+    per release). Here a read takes an idle connection
     (at most ``size`` at once), runs its query in autocommit (asyncpg prepares
     it once per connection and keeps it) and puts the connection back; a
     connection that saw any error is closed instead, as it may be mid-query.
     """
 
-    def __init__(self, engine: AsyncEngine, *, size: int = 8) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, size: int = 8, timeouts: ReadTimeouts | None = None
+    ) -> None:
         self.dialect = engine.dialect.name
         _, options = engine.dialect.create_connect_args(engine.url)
         accepted = inspect.signature(asyncpg.connect).parameters
-        self._options = {k: v for k, v in options.items() if k in accepted}
+        timeouts = timeouts or ReadTimeouts()
+        self._options = {
+            "timeout": timeouts.connect,
+            "command_timeout": timeouts.command,
+            **{k: v for k, v in options.items() if k in accepted},
+        }
         self._slots = asyncio.Semaphore(size)
         self._idle: list[asyncpg.Connection] = []
         self._closed = False

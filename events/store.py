@@ -29,7 +29,7 @@ from events.model import (
     StreamEvents,
 )
 from events.notices import NoticeSender, Publisher
-from events.reading import INLINE_ROWS, DriverQuery, reader_for
+from events.reading import INLINE_ROWS, DriverQuery, ReadTimeouts, reader_for
 from events.rows import (
     SELECT_RECORDED,
     TAIL_SQL,
@@ -64,15 +64,13 @@ def _load_sql(bounded: bool, shaped: bool, dated: bool) -> str:
     No joins: the snapshot (one row) is an InitPlan read once, its values put on
     the row they belong to by CASE, and a subject's key is looked up only for
     the rows that have a subject. The earlier form joined them (a merge join
-    over two sorts, a hash join over a scan of ``subject_keys``): 130-140 µs of
-    the server's CPU per execution of its cached generic plan against 90-110 µs
-    without (a bare ``SELECT 1`` costs it 25 µs).
+    over two sorts, a hash join over a scan of ``subject_keys``), which cost the
+    server noticeably more CPU per execution of its cached generic plan.
 
-    Each index probe costs about 20 µs more, so only a ``dated`` load finds the
-    stream's last version too, to put recorded_at on the last row alone (a
-    timestamptz decoded on every row was a third of fetching a 1 000-event
-    tail). Measured over asyncpg, a snapshotted load's statement took 155-165 µs
-    without that probe against 190-225 µs with it (``SELECT 1``: 95-100 µs).
+    Each index probe costs more, so only a ``dated`` load finds the stream's
+    last version too, to put recorded_at on the last row alone (a timestamptz
+    decoded on every row was a large part of fetching a long tail). The
+    figures are in bench/README.md, "Figures behind code comments".
     Position is on every row: an int, nothing to decode.
     """
     stream = "$1"
@@ -110,7 +108,7 @@ def _sqlite_head_sql(bounded: bool, shaped: bool) -> str:
     Parameters: stream id[, max version][, snapshot version].
 
     Each row is found by its primary key from a ``max(version)`` read off the
-    same index: about 2 µs (a sixth) cheaper than joining two ``ORDER BY
+    same index: cheaper than joining two ``ORDER BY
     version DESC LIMIT 1`` subqueries, which SQLite materialised first.
     """
     bound = " AND version <= ?2" if bounded else ""
@@ -131,7 +129,7 @@ by walking the positions and skipping the other types, not through the
 ``(type, position)`` index: the index's matches of several types come back out of
 order, and sorting a batch of whole rows cost twice the walk (a rebuild's
 batches are mostly of the projection's types). The walk is bounded by the span
-even when few events match: ~0.13 µs per position skipped."""
+even when few events match, and skipping a position is cheap."""
 
 
 class SqlEventStore(EventStore):
@@ -142,13 +140,14 @@ class SqlEventStore(EventStore):
         bus: Publisher | None = None,
         group_max: int = 1000,
         idempotency_ttl: timedelta = IDEMPOTENCY_TTL,
+        read_timeouts: ReadTimeouts | None = None,
     ) -> None:
         self.engine = engine
         self.idempotency_ttl = idempotency_ttl
         self._notices = NoticeSender(bus, EVENTS_CHANNEL)
         self._writer = GroupWriter(engine, group_max=group_max, on_notice=self._notices.offer,
                                    idempotency_ttl=idempotency_ttl)
-        self._reader = reader_for(engine)
+        self._reader = reader_for(engine, read_timeouts)
 
     @property
     def metrics(self) -> WriterMetrics:

@@ -1,7 +1,8 @@
 """One projection's life in one process: apply it while holding its lease, follow it otherwise.
 
 Events it cannot apply are parked, and retried on request, as
-``projections.parking`` and ``projections.retry`` describe.
+``projections.parking`` and ``projections.retry`` describe. Which generations
+exist, and the swap of a rebuilt one, are ``projections.generations``'.
 
 The applying side catches up from the checkpoint in batches, then waits for a
 wake-up (a bus notice) or the poll, whichever comes first: a lost notice
@@ -16,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import PROJECTIONS_CHANNEL, Bus
 from events.model import EventStore
@@ -28,21 +29,12 @@ from projections.batches import (
     next_span,
     read_batch,
 )
-from projections.bookkeeping import (
-    CheckpointMoved,
-    Generation,
-    create_generation,
-    forget_generation,
-    generations,
-    live_generation,
-    make_live,
-)
-from projections.collector import collector_paused, pause
-from projections.dead_letters import blocked, forget, summary
+from projections.bookkeeping import CheckpointMoved
+from projections.collector import CollectorPauses
+from projections.generations import Generations
 from projections.lease import lease_for
 from projections.projection import Change, Projection
 from projections.retry import Retried, retry_requested
-from projections.transactions import writing
 from projections.waiting import Progress, result_or_none, wait_at_most
 
 log = logging.getLogger(__name__)
@@ -68,6 +60,7 @@ class Driver:
         poll_interval: float,
         lease_ttl: float,
         drop_grace: float,
+        collector: CollectorPauses,
     ) -> None:
         self.projection = projection
         self._engine = engine
@@ -80,18 +73,15 @@ class Driver:
         self._batch_size = batch_size
         self._rebuild_batch_size = rebuild_batch_size
         self._poll_interval = poll_interval
-        self._drop_grace = drop_grace
+        self._collector = collector
         self.lease = lease_for(engine, projection.name, owner, lease_ttl)
-        self._generations: dict[int, GenerationTables] = {}
-        self.live = self._generation(1)
-        self.rebuild: GenerationTables | None = None
+        self.generations = Generations(projection, engine, turn=turn, drop_grace=drop_grace)
         self.caught_up = False
         self.last_error: str | None = None
         self._ready = False
         self._steps = 0
         self._wake = asyncio.Event()
         self.retry_wanted = False  # a retry of parked events was asked for
-        self._drops: set[asyncio.Task[None]] = set()
         self._read_ahead: dict[int, tuple[asyncio.Task[Batch], Callable[[], None]]] = {}
         """Per generation, the next batch being read while the current one is written,
         and the end of the collector pause it holds until taken."""
@@ -105,21 +95,18 @@ class Driver:
         """This process holds the lease and has loaded the projection's state."""
         return self.lease.held and self._ready
 
+    @property
+    def live(self) -> GenerationTables:
+        """The generation being served."""
+        return self.generations.live
+
+    @property
+    def rebuild(self) -> GenerationTables | None:
+        """The generation being rebuilt, if any."""
+        return self.generations.rebuild
+
     def wake(self) -> None:
         self._wake.set()
-
-    def _generation(self, generation: int, schema_version: int | None = None) -> GenerationTables:
-        """Cached, so the Table objects handed to readers stay the same objects.
-
-        ``schema_version``: the one the generation was recorded with, when known
-        (None: this code's); an older one gets its tables in their older shape.
-        """
-        version = schema_version or self.projection.schema_version
-        found = self._generations.get(generation)
-        if found is None or found.schema_version != version:
-            found = GenerationTables.of(self.projection, generation, schema_version=version)
-            self._generations[generation] = found
-        return found
 
     # --- the loop -----------------------------------------------------------
 
@@ -184,8 +171,7 @@ class Driver:
             reading.cancel()
             release()
         self._read_ahead.clear()
-        for task in list(self._drops):
-            task.cancel()  # the next holder drops leftover generations on setup
+        self.generations.close()
         self._ready = False
         await self.lease.release()
 
@@ -206,7 +192,7 @@ class Driver:
         busy = not applied.caught_up
         discover = applied.events == 0 or self._steps % DISCOVER_EVERY == 0
         if self.rebuild is None and discover:
-            await self._discover_rebuild()
+            await self.generations.discover()
         # Only this process parks its events: with none parked, there is nothing to retry.
         if self.retry_wanted or (discover and self.live.parked):
             await self.retry_parked()
@@ -234,12 +220,12 @@ class Driver:
         # Large batches (relaxed: rebuilding or far behind) go without the cyclic GC
         # (see ``projections.collector``); a read-ahead keeps it paused until it is
         # taken, so back-to-back batches never meet a collection.
-        with collector_paused(relaxed):
+        with self._collector.paused(relaxed):
             batch = await self._take_read_ahead(target.generation)
             if batch is None or batch.after != target.position:
                 batch = await read_batch(self._store, self.projection, target.position, limit)
             if not batch.caught_up:
-                release = pause() if relaxed else _nothing
+                release = self._collector.pause() if relaxed else _nothing
                 task = asyncio.create_task(read_batch(
                     self._store, self.projection, batch.position, limit, next_span(batch, limit)
                 ))
@@ -268,30 +254,10 @@ class Driver:
             release()
 
     async def _swap(self, target: GenerationTables) -> None:
-        async with writing(self._engine, self._turn) as conn:
-            # In the swap's transaction: the generation goes live with its indexes or not at all.
-            await target.create_indexes(conn)
-            await make_live(conn, self.name, target.generation)
-        old, self.live, self.rebuild = self.live, target, None
+        await self.generations.swap(target)
         self.caught_up = True
-        log.info("projection %s: generation %d is live", self.name, target.generation)
         self._progress.notify()
         await self._publish(target.position, [])
-        task = asyncio.create_task(self._drop_later(old))
-        self._drops.add(task)
-        task.add_done_callback(self._drops.discard)
-
-    async def _drop_later(self, old: GenerationTables) -> None:
-        """Readers that took the old tables just before the swap finish within the grace."""
-        await asyncio.sleep(self._drop_grace)
-        await self._drop(old)
-
-    async def _drop(self, old: GenerationTables) -> None:
-        async with writing(self._engine) as conn:
-            await conn.run_sync(old.metadata.drop_all)
-            await forget_generation(conn, self.name, old.generation)
-            await forget(conn, self.name, old.generation)
-        self._generations.pop(old.generation, None)
 
     async def _publish(self, position: int, changes: list[Change]) -> None:
         await self._bus.publish(PROJECTIONS_CHANNEL, {
@@ -303,96 +269,15 @@ class Driver:
 
     async def _setup(self) -> None:
         """Load (or create) the live generation, resume a rebuild, clean up old generations."""
-        p = self.projection
-        async with writing(self._engine) as conn:
-            live_gen = await live_generation(conn, self.name)
-            known = {g.generation: g for g in await generations(conn, self.name)}
-            if live_gen is None:
-                live_gen = min(known) if known else 1
-                if live_gen not in known:
-                    await create_generation(conn, self.name, live_gen, p.schema_version)
-                await make_live(conn, self.name, live_gen)
-            live = self._generation(live_gen, _version(known, live_gen))
-            live.position = known[live_gen].position if live_gen in known else 0
-            await live.create(conn)
-            newer = sorted(g for g in known if g > live_gen)
-            # A rebuild begun by older code has the old shape: start it over.
-            pending = [g for g in newer if known[g].schema_version == p.schema_version]
-            outdated = [g for g in newer if g not in pending]
-            shape = known[live_gen].schema_version if live_gen in known else p.schema_version
-            if not pending and shape != p.schema_version:
-                # The code's table shape moved on: rebuild into the new shape.
-                target = max(known) + 1  # above any outdated one
-                await create_generation(conn, self.name, target, p.schema_version)
-                pending = [target]
-                log.info("projection %s: schema %d -> %d, rebuilding", self.name, shape,
-                         p.schema_version)
-            stale = [g for g in known if g < live_gen] + outdated + pending[:-1]
-            rebuild = None
-            if pending:
-                rebuild = self._generation(pending[-1])
-                rebuild.position = known[pending[-1]].position if pending[-1] in known else 0
-                await rebuild.create(conn)
-            for filled in (live, rebuild):
-                if filled is not None:
-                    await _load_parked(conn, filled)
-        for generation in stale:
-            await self._drop(self._generation(generation, _version(known, generation)))
-        self.live, self.rebuild = live, rebuild
+        await self.generations.setup()
         self.caught_up = False
         self._ready = True
         self._progress.notify()
 
-    async def _discover_rebuild(self) -> None:
-        """A rebuild requested by another process (or by ``rebuild()`` here)."""
-        async with self._engine.connect() as conn:
-            known = await generations(conn, self.name)
-        pending = [g for g in known if g.generation > self.live.generation]
-        if not pending:
-            return
-        newest = pending[-1]
-        target = self._generation(newest.generation, newest.schema_version)
-        target.position = newest.position
-        async with writing(self._engine) as conn:
-            await target.create(conn)
-            await _load_parked(conn, target)
-        self.rebuild = target
-        log.info("projection %s: rebuilding into generation %d", self.name, target.generation)
-
     async def refresh(self) -> None:
         """Follow the applying process: live generation and positions from the database."""
-        async with self._engine.connect() as conn:
-            live_gen = await live_generation(conn, self.name)
-            known = await generations(conn, self.name) if live_gen is not None else []
-        if live_gen is None:
-            return
-        positions = {g.generation: g.position for g in known}
-        recorded = {g.generation: g for g in known}
-        live = self._generation(live_gen, _version(recorded, live_gen))
-        pending = [g for g in positions if g > live_gen]
-        rebuild = None
-        if pending:
-            rebuild = self._generation(max(pending), _version(recorded, max(pending)))
-        if rebuild is not None:
-            rebuild.position = positions[rebuild.generation]
-        moved = live is not self.live or positions.get(live_gen, 0) != live.position
-        live.position = positions.get(live_gen, 0)
-        self.live, self.rebuild = live, rebuild
-        if moved:
+        if await self.generations.refresh():
             self._progress.notify()
-
-
-def _version(known: dict[int, Generation], generation: int) -> int | None:
-    """The schema version ``generation`` was recorded with (None if unrecorded)."""
-    found = known.get(generation)
-    return found.schema_version if found is not None else None
-
-
-async def _load_parked(conn: AsyncConnection, target: GenerationTables) -> None:
-    """What ``target`` has parked, as its dead letters say."""
-    name = target.projection.name
-    target.blocked = await blocked(conn, name, target.generation)
-    target.parked = (await summary(conn, name, target.generation)).parked
 
 
 def _nothing() -> None:

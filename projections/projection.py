@@ -220,7 +220,7 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None
     processor: Callable[[Any], Any] | None = type_.bind_processor(dialect)
     if processor is None and dialect.name == "sqlite" and isinstance(type_, DateTime):
         # sqlite3 would turn datetimes into text itself, in the driver's thread, through
-        # its (slow, deprecated) default adapter, once per value: ~5% of a rebuild. The
+        # its (slow, deprecated) default adapter, once per value, visible in a rebuild. The
         # same text made here is made once per distinct instant per batch (``_memoized``).
         return _sqlite_datetime
     return processor

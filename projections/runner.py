@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
 from events.model import EventStore
 from projections.bookkeeping import create_generation, generations, live_generation
+from projections.collector import CollectorPauses
 from projections.dead_letters import DeadLetter, parked, request_retry, summary
 from projections.driver import Driver
 from projections.posts import PostsProjection
@@ -103,6 +104,7 @@ class ProjectionRunner:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._progress = Progress()
         turn = asyncio.Lock()
+        collector = CollectorPauses()  # one owner of the GC's pauses for every driver
         self._drivers = {
             p.name: Driver(
                 p, engine, store, bus, self._progress,
@@ -113,6 +115,7 @@ class ProjectionRunner:
                 poll_interval=poll_interval,
                 lease_ttl=lease_ttl,
                 drop_grace=drop_grace,
+                collector=collector,
             )
             for p in (projections if projections is not None else default_projections())
         }

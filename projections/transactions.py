@@ -34,7 +34,7 @@ async def writing(
     (WAL), but a power cut may undo the last commits. Right for a generation
     being rebuilt, which nobody reads yet and whose lost batches are simply
     applied again from the checkpoint lost with them; fsyncing megabytes per
-    batch would cost a third of a rebuild.
+    batch would cost a large share of a rebuild.
     """
     sqlite = engine.dialect.name == "sqlite"
     async with contextlib.AsyncExitStack() as stack:

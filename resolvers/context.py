@@ -3,8 +3,8 @@
 ``schema.context`` builds one :class:`RequestContext` per HTTP request and per
 websocket *operation*. DataLoaders cache for the lifetime of the context, so a
 context shared by every event of a long-lived socket would serve stale rows
-(STACK-NOTES pitfall 5): subscriptions call :meth:`RequestContext.forget_loaders`
-before each result they emit.
+(docs/architecture.md, "One context per socket"): subscriptions call
+:meth:`RequestContext.forget_loaders` before each result they emit.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ class Services:
     reader: Reader | None = None
     """Driver-level reads (``events.reading``) for the per-request lookups that run
     outside any GraphQL field: the caller's role. Through the engine's pool each
-    lookup costs a checkout, a BEGIN and a ROLLBACK besides the query (~1.4 ms
-    against ~0.2 ms on SQLite), and under 32 concurrent requests it also pushed
+    lookup costs a checkout, a BEGIN and a ROLLBACK besides the query (several
+    times the query on SQLite), and under 32 concurrent requests it also pushed
     the pool into overflow, opening and closing connections. Without one (tests
     that build Services by hand) those lookups go through the engine."""
 

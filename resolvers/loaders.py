@@ -4,8 +4,8 @@ Each batch is one driver-level read (``resolvers.statements``): through the
 async engine, a lookup by id paid a pool checkout, a BEGIN and a ROLLBACK
 around a query a hundred times cheaper, and every mutation's payload is such
 a lookup. Statements are compiled once per table and number of ids. Sibling
-batches run concurrently, each on a connection of its own (STACK-NOTES
-pitfall 5).
+batches run concurrently, each on a connection of its own (docs/architecture.md,
+"One context per socket").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Event data as it may leave the server, per event type (DESIGN.md, Security).
+"""Event data as it may leave the server, per event type (docs/architecture.md, Security).
 
 Secret fields (password hashes) never leave; owner-only fields (email) go to
 the subject user and to admins only. Personal fields of forgotten users are

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 from events.reading import Reader
 
@@ -54,18 +55,29 @@ class DriverSelect:
 
 def compile_select(statement: Select[Any], dialect: Dialect) -> DriverSelect:
     compiled = statement.compile(dialect=dialect)
-    bind_processors = cast(dict[str, Callable[[Any], Any]], compiled._bind_processors)
     names = compiled.positiontup or []
     columns = list(statement.selected_columns)
-    processors = tuple(c.type._cached_result_processor(dialect, None) for c in columns)
+    processors = tuple(_result_processor(c.type, dialect) for c in columns)
     return DriverSelect(
         sql=str(compiled),
-        binds=tuple((name, bind_processors.get(name)) for name in names),
+        binds=tuple((name, _bind_processor(compiled.binds[name].type, dialect)) for name in names),
         defaults=compiled.params,
         keys=tuple(str(c.key) for c in columns),
         processors=processors,
         converts=any(processors),
     )
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What the engine applies to a parameter of ``type_`` (public API: the type's
+    implementation for the dialect, asked for its processor)."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What the engine applies to a column of ``type_`` in a result row (SQLite's
+    datetimes arrive as text)."""
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 class Statements:

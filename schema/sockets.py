@@ -1,6 +1,6 @@
 """The websocket protocols' edges, and how long a socket speaks for its member.
 
-Both protocols DESIGN.md serves (Subscriptions) are held to the same rules:
+Both protocols Chronicle serves (docs/architecture.md, Subscriptions) are held to the same rules:
 graphql-transport-ws (what Apollo Client's GraphQLWsLink speaks) and the
 legacy subscriptions-transport-ws (subprotocol ``graphql-ws``).
 

@@ -38,7 +38,7 @@ class Follower:
 
     async def _run(self, gate: asyncio.Semaphore) -> None:
         server, token, document, variables, done = self._args
-        # Name the protocol: gql offers the legacy one first otherwise (STACK-NOTES pitfall 3).
+        # Name the protocol: gql offers the legacy one first otherwise (docs/architecture.md).
         transport = WebsocketsTransport(url=ws_url(server), init_payload={"authToken": token},
                                         subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL])
         client = Client(transport=transport, fetch_schema_from_transport=False)

@@ -79,7 +79,7 @@ async def subscribe(ws: ClientConnection, protocol: str, operation_id: str, quer
 
 
 def gql_client(server: Server, init: dict[str, Any], protocol: str = NEW) -> Client:
-    # Name the protocol: gql offers the legacy one first otherwise (STACK-NOTES pitfall 3).
+    # Name the protocol: gql offers the legacy one first otherwise (docs/architecture.md).
     transport = WebsocketsTransport(url=ws_url(server), init_payload=init, subprotocols=[protocol])
     return Client(transport=transport, fetch_schema_from_transport=False, execute_timeout=60)
 

@@ -2,9 +2,9 @@
 reading, and clients that come back after their connection dropped.
 
 Every subscription here resumes from a known position (``after``), so its first
-result proves it is live (graphql-transport-ws acknowledges no subscription,
-STACK-NOTES pitfall 6). Runs on SQLite with the in-process bus, and under CI on
-PostgreSQL with Redis as the bus.
+result proves it is live (graphql-transport-ws acknowledges no subscription:
+docs/architecture.md, "No acknowledgement of a subscription"). Runs on SQLite
+with the in-process bus, and under CI on PostgreSQL with Redis as the bus.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Read-model subscriptions over graphql-transport-ws: feed, postChanged, commentAdded.
 
-graphql-transport-ws does not acknowledge a subscription (STACK-NOTES
-pitfall 6): the scenario keeps making changes until the first one arrives,
-then checks that what arrived is one of them, as the read model holds it.
+graphql-transport-ws does not acknowledge a subscription (docs/architecture.md,
+"No acknowledgement of a subscription"): the scenario keeps making changes until
+the first one arrives, then checks that what arrived is one of them, as the read
+model holds it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The websocket protocols' edges: what a malformed, late, greedy or forged client gets.
 
-Both protocols are served (DESIGN.md, Subscriptions) and held to the same
+Both protocols are served (docs/architecture.md, Subscriptions) and held to the same
 rules: close codes as graphql-transport-ws defines them (4400 malformed,
 4403 forbidden, 4408 no connection_init in time), a coded error past the
 per-connection operation limit, and frames capped in size.

@@ -20,7 +20,7 @@ PROTOCOLS = [WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL, WebsocketsTransport.APOL
 
 def _client(server: Server, protocol: str, init: dict[str, Any]) -> Client:
     url = server.graphql_url.replace("http://", "ws://")
-    # Name the protocol: gql offers the legacy one first otherwise (STACK-NOTES pitfall 3).
+    # Name the protocol: gql offers the legacy one first otherwise (docs/architecture.md).
     transport = WebsocketsTransport(url=url, init_payload=init, subprotocols=[protocol])
     return Client(transport=transport, fetch_schema_from_transport=False, execute_timeout=60)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections.collector import LONGEST_PAUSE, collector_paused, pause
+from projections.collector import LONGEST_PAUSE, CollectorPauses
 from tests.integration.test_projections_kit import open_log, running, seed_community
 
 
@@ -21,8 +21,9 @@ def collector() -> Iterator[None]:
 
 
 def test_overlapping_pauses_resume_the_collector_when_the_last_ends(collector):
-    first = pause()
-    with collector_paused():
+    pauses = CollectorPauses()
+    first = pauses.pause()
+    with pauses.paused():
         assert not gc.isenabled()
     assert not gc.isenabled(), "the first pause still holds"
     first()
@@ -39,13 +40,14 @@ def test_back_to_back_pauses_still_collect_garbage_cycles_now_and_then(
 
     clock = [1000.0]
     monkeypatch.setattr("projections.collector.time.monotonic", lambda: clock[0])
-    first = pause()
+    pauses = CollectorPauses()
+    first = pauses.pause()
     cycle = Cycle()
     del cycle
     tracked = sum(isinstance(o, Cycle) for o in gc.get_objects(0))
     assert tracked == 1, "the cycle waits while the collector is paused"
     clock[0] += LONGEST_PAUSE + 1
-    second = pause()  # a later batch, the first pause still held
+    second = pauses.pause()  # a later batch, the first pause still held
     assert not any(isinstance(o, Cycle) for o in gc.get_objects())
     assert not gc.isenabled()
     second()
@@ -55,9 +57,15 @@ def test_back_to_back_pauses_still_collect_garbage_cycles_now_and_then(
 
 def test_a_collector_disabled_by_someone_else_stays_disabled(collector):
     gc.disable()
-    with collector_paused():
+    with CollectorPauses().paused():
         pass
     assert not gc.isenabled()
+
+
+def test_a_block_that_fails_still_resumes_the_collector(collector):
+    with pytest.raises(RuntimeError), CollectorPauses().paused():
+        raise RuntimeError("a batch failed")
+    assert gc.isenabled()
 
 
 async def test_a_rebuild_leaves_the_collector_running(collector, sqlite_url):

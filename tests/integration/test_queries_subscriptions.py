@@ -1,9 +1,9 @@
 """Subscriptions: the log catch-up then live, and the read-model feeds.
 
-graphql-transport-ws has no per-subscription acknowledgement (STACK-NOTES
-pitfall 6), so tests that need a live subscription first catch up from a
-known position, or keep changing the read model until the first update shows
-the subscription is listening.
+graphql-transport-ws has no per-subscription acknowledgement
+(docs/architecture.md, "No acknowledgement of a subscription"), so tests that
+need a live subscription first catch up from a known position, or keep changing
+the read model until the first update shows the subscription is listening.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.db import create_engine, migrate
-from events.reading import PgReader, Reader, reader_for
+from events.reading import PgReader, Reader, ReadTimeouts, reader_for
 
 
 @pytest.fixture
@@ -77,6 +77,20 @@ async def test_postgres_reads_hold_at_most_their_share_of_connections(pg_url: st
         [(connections,)] = await reader.fetch(sql, ())
 
         assert connections <= 3
+    finally:
+        await reader.close()
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_postgres_read_that_takes_too_long_fails_and_frees_its_slot(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    reader = PgReader(engine, size=1, timeouts=ReadTimeouts(connect=5, command=0.2))
+    try:
+        with pytest.raises(asyncio.TimeoutError):
+            await reader.fetch("SELECT pg_sleep(5)", ())
+
+        assert list(await reader.fetch("SELECT 2", ())) == [(2,)]
     finally:
         await reader.close()
         await engine.dispose()

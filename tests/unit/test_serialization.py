@@ -9,7 +9,7 @@ import pytest
 from events import crypto
 from events.catalog import PostCreated, ProfileUpdated, UserRegistered
 from events.ids import event_id, parse_uuid
-from events.rows import domain_events, recorded, stored_data
+from events.rows import recorded, stored_data, stream_events
 from events.serialization import camel, camel_keys, loads, snake, snake_keys
 
 
@@ -131,7 +131,7 @@ def test_event_ids_are_version_7_uuids_ordered_by_their_millisecond() -> None:
     assert uuid.UUID(str(earlier[0])) == earlier[0]
 
 
-def test_domain_events_decode_rows_as_recorded_then_to_domain_would() -> None:
+def test_stream_events_decode_rows_as_recorded_then_to_domain_would() -> None:
     key = crypto.new_key()
     at = "2026-01-02T03:04:05.000006+00:00"
     registered, _, _ = stored_data(UserRegistered("u1", "hal", "h@x.io", "Hal", "h"),
@@ -148,15 +148,14 @@ def test_domain_events_decode_rows_as_recorded_then_to_domain_would() -> None:
          "2026-01-02T03:04:06.000000+00:00", None),
     ]
     expected = [recorded(row) for row in rows]
+    # as PostgreSQL's aggregate load returns them: version, type, schema_version, data,
+    # key, position, recorded_at, behind two leading columns (the snapshot's)
+    loaded = [("x", None, r[4], r[5], r[6], r[7], r[12], r[0], r[11]) for r in rows]
 
     for after in (0, 1, 3):
-        events, last = domain_events(rows, after_version=after)
-        # the same rows behind two leading columns (load_stream joins the snapshot's)
-        shifted, shifted_last = domain_events([("x", None, *row) for row in rows],
-                                              after_version=after, offset=2)
+        events, last = stream_events(loaded, after_version=after, offset=2)
 
-        assert events == shifted == [r.to_domain() for r in expected if r.version > after]
-        assert last == shifted_last == expected[-1]
-    assert events == [] and domain_events([]) == ([], None)
-    assert isinstance(domain_events(rows)[0][1], PostCreated)
-    assert domain_events(rows)[0][1] == PostCreated("p", "u1", "t", "b", ())
+        assert events == [r.to_domain() for r in expected if r.version > after]
+        assert last == (3, 3, rows[-1][11])
+    assert events == [] and stream_events([]) == ([], None)
+    assert stream_events(loaded, offset=2)[0][1] == PostCreated("p", "u1", "t", "b", ())

@@ -1,4 +1,4 @@
-"""Text that storage cannot hold never enters the log (DESIGN.md, "The log").
+"""Text that storage cannot hold never enters the log (docs/architecture.md, "The log").
 
 Every text a command carries is refused with InvalidInput naming its field when
 it holds a lone surrogate (not text at all) or a control character: NUL, the
