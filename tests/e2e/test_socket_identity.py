@@ -178,12 +178,12 @@ async def test_a_socket_opened_with_a_token_from_after_the_change_stays_open(
         await _live(ws, LEGACY, "again")  # served again, not closed behind the first answer
 
 
+# Only scaled out: the embedded default is one process, with no other to write through.
+@pytest.mark.parametrize("server", [SCALED_OUT], indirect=True)
 async def test_a_change_made_through_another_process_closes_the_socket_too(
     server: Server, api: Api, request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    if "CHRONICLE_DATABASE_URL" not in server.env:
-        pytest.skip("one process serves the embedded default: there is no other process")
     settings: dict[str, str] = request.getfixturevalue("scaled_out_settings")
     peer = start_server(tmp_path_factory.mktemp("identity-peer"), settings)
     try:
