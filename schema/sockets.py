@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -137,8 +137,13 @@ def legacy_message_problem(message: object) -> str | None:
     return None
 
 
-def operation_limit_error(limit: int) -> dict[str, Any]:
-    """The error a subscribe past the per-connection limit gets, with a contract code."""
+def operation_limit_error(
+    limit: int | None, acknowledged: bool, operation_id: str, running: Collection[str]
+) -> dict[str, Any] | None:
+    """The error a new operation past the per-connection limit gets (with a contract
+    code), or None when it may start. Both protocols ask the same question."""
+    if limit is None or not acknowledged or operation_id in running or len(running) < limit:
+        return None
     error = GraphQLError(
         f"Subscription limit reached: at most {limit} operations per connection",
         extensions={"code": "RATE_LIMITED", "limit": limit},
@@ -335,14 +340,10 @@ class TransportWSHandler(
             await self._hold_identity(self.view, self.context, self.websocket)
 
     async def handle_subscribe(self, message: Any) -> None:
-        limit = self.max_subscriptions_per_connection
-        if (
-            limit is not None
-            and self.connection_acknowledged
-            and message["id"] not in self.operations
-            and len(self.operations) >= limit
-        ):
-            error = operation_limit_error(limit)
+        error = operation_limit_error(self.max_subscriptions_per_connection,
+                                      self.connection_acknowledged, message["id"],
+                                      self.operations)
+        if error is not None:
             await self.send_message(
                 cast(Any, {"id": message["id"], "type": "error", "payload": [error]})
             )
@@ -409,14 +410,10 @@ class LegacyWSHandler(_SocketIdentity, BaseGraphQLWSHandler[ChronicleContext, No
         await self._hold_identity(self.view, self.context, self.websocket)
 
     async def handle_start(self, message: Any) -> None:
-        limit = self.max_subscriptions_per_connection
-        if (
-            limit is not None
-            and self.connection_acknowledged
-            and message["id"] not in self.tasks
-            and len(self.tasks) >= limit
-        ):
-            error = operation_limit_error(limit)
+        error = operation_limit_error(self.max_subscriptions_per_connection,
+                                      self.connection_acknowledged, message["id"],
+                                      self.tasks)
+        if error is not None:
             await self.send_message(
                 cast(Any, {"type": "error", "id": message["id"], "payload": error})
             )
