@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import Bus
 from events.catalog import (
@@ -186,10 +189,11 @@ async def rebuild_all(runner: ProjectionRunner, head: int) -> float:
     return elapsed
 
 
-async def main(total: int, batch: int, keep: str | None) -> None:
-    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="chronicle-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+@contextlib.asynccontextmanager
+async def sqlite_log(database: Path) -> AsyncIterator[tuple[AsyncEngine, Bus, SqlEventStore]]:
+    """A migrated SQLite log at ``database`` with an in-process bus, closed on the way out."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite+aiosqlite:///{database}"
     await migrate(url)
     engine = create_engine(url)
     bus = Bus("memory://")
@@ -197,6 +201,16 @@ async def main(total: int, batch: int, keep: str | None) -> None:
     store = SqlEventStore(engine, bus=bus)
     await store.start()
     try:
+        yield engine, bus, store
+    finally:
+        await store.close()
+        await bus.disconnect()
+        await engine.dispose()
+
+
+async def main(total: int, batch: int, keep: str | None) -> None:
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="chronicle-bench-"))
+    async with sqlite_log(folder / "bench.db") as (engine, bus, store):
         head = await store.head_position()
         if head < total:
             head = await write_log(store, total - head)
@@ -214,10 +228,6 @@ async def main(total: int, batch: int, keep: str | None) -> None:
         # On a shared machine the wall clock also counts other processes' turns.
         print(f"  process CPU time {cpu:.1f}s = {head / cpu:,.0f} events per CPU-second; "
               f"load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
-    finally:
-        await store.close()
-        await bus.disconnect()
-        await engine.dispose()
 
 
 def cli() -> None:

@@ -13,27 +13,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench.rebuild import write_log
-from events.bus import Bus
-from events.db import create_engine, migrate
-from events.store import SqlEventStore
+from bench.rebuild import sqlite_log, write_log
 
 
 async def main(folder: Path, total: int) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite+aiosqlite:///{folder.resolve() / 'chronicle.db'}"
-    await migrate(url)
-    engine = create_engine(url)
-    bus = Bus("memory://")
-    await bus.connect()
-    store = SqlEventStore(engine, bus=bus)
-    await store.start()
-    try:
+    async with sqlite_log(folder / "chronicle.db") as (_, _, store):
         await write_log(store, total)
-    finally:
-        await store.close()
-        await bus.disconnect()
-        await engine.dispose()
 
 
 if __name__ == "__main__":
