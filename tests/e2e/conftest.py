@@ -7,6 +7,7 @@ tests therefore register their own members with unique names.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,27 @@ def start_server(data_dir: Path, extra: dict[str, str]) -> Server:
     server = Server(env=env, log_path=data_dir / "server.log")
     server.start()
     return server
+
+
+@contextlib.contextmanager
+def scaled_out_pair(folder: Path, redis_url: str, database: str
+                    ) -> Iterator[tuple[Server, Server]]:
+    """Two servers on one fresh PostgreSQL database and a Redis bus. The first one up
+    claims the projections; the second follows them."""
+    with fresh_postgres_database(database) as url:
+        shared = {
+            "CHRONICLE_DATABASE_URL": url, "CHRONICLE_BROADCAST_URL": redis_url,
+            "CHRONICLE_SECRET_KEY": uuid.uuid4().hex * 2,
+        }
+        owner = start_server(folder / "owner", shared)
+        other: Server | None = None
+        try:
+            other = start_server(folder / "other", shared)
+            yield owner, other
+        finally:
+            for server in (owner, other):
+                if server is not None:
+                    server.stop()
 
 
 @pytest.fixture(

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_postgres_database
-from tests.e2e.conftest import start_server
+from tests.e2e.conftest import scaled_out_pair
 from tests.e2e.members import Member, promote, register, register_sync
 from tests.e2e.posts_api import create
 from tests.e2e.server import Api, Server
@@ -33,20 +31,8 @@ FEED = """{ posts(first: 100) { totalCount edges { node {
 
 @pytest.fixture
 def pair(tmp_path: Path, redis_url: str) -> Iterator[tuple[Server, Server]]:
-    with fresh_postgres_database("chronicle_failover") as url:
-        shared = {
-            "CHRONICLE_DATABASE_URL": url, "CHRONICLE_BROADCAST_URL": redis_url,
-            "CHRONICLE_SECRET_KEY": uuid.uuid4().hex * 2,
-        }
-        owner = start_server(tmp_path / "owner", shared)  # first up: it claims the projections
-        survivor: Server | None = None
-        try:
-            survivor = start_server(tmp_path / "survivor", shared)
-            yield owner, survivor
-        finally:
-            for server in (owner, survivor):
-                if server is not None:
-                    server.stop()
+    with scaled_out_pair(tmp_path, redis_url, "chronicle_failover") as servers:
+        yield servers
 
 
 async def until_live(api: Api, admin: Member) -> None:

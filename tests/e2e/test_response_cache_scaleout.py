@@ -8,14 +8,12 @@ read at the write's position never gets the answer from before it.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_postgres_database
-from tests.e2e.conftest import start_server
+from tests.e2e.conftest import scaled_out_pair
 from tests.e2e.members import register
 from tests.e2e.posts_api import create
 from tests.e2e.server import Api, Server
@@ -28,20 +26,8 @@ MINE = """query Mine($name: String) { posts(first: 10, authorUsername: $name) {
 
 @pytest.fixture
 def pair(tmp_path: Path, redis_url: str) -> Iterator[tuple[Server, Server]]:
-    with fresh_postgres_database("chronicle_cache_scaleout") as url:
-        shared = {
-            "CHRONICLE_DATABASE_URL": url, "CHRONICLE_BROADCAST_URL": redis_url,
-            "CHRONICLE_SECRET_KEY": uuid.uuid4().hex * 2,
-        }
-        owner = start_server(tmp_path / "owner", shared)  # first up: it claims the projections
-        follower: Server | None = None
-        try:
-            follower = start_server(tmp_path / "follower", shared)
-            yield owner, follower
-        finally:
-            for server in (owner, follower):
-                if server is not None:
-                    server.stop()
+    with scaled_out_pair(tmp_path, redis_url, "chronicle_cache_scaleout") as servers:
+        yield servers
 
 
 async def titles(api: Api, name: str, **headers: str) -> list[str]:
