@@ -160,6 +160,10 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             # in a test process creating many apps, frozen cycles would never be freed.
             gc.collect()
             gc.freeze()
+            if settings.gc_young_threshold:
+                # Young garbage mostly dies of reference counting before a collection
+                # sees it; fewer collections promote less to the older generations.
+                gc.set_threshold(settings.gc_young_threshold, 20, 10)
         try:
             yield
         finally:

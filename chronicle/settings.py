@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     """How long a websocket may stay open before its ``connection_init`` (then 4408)."""
     max_ws_message_bytes: int = Field(1024 * 1024, ge=1024)
     """Largest websocket frame a client may send (uvicorn closes the socket with 1009)."""
+    gc_young_threshold: int = Field(50_000, ge=0)
+    """A served process's cyclic collector runs after this many net allocations (CPython's
+    default is 700): with a thousand live subscribers every collection of the older
+    generations walks their sockets' objects, long pauses in every delivery (bench/README.md,
+    bench.fanout). 0 leaves CPython's thresholds as they are."""
     max_subscriptions_per_connection: int = Field(100, ge=1)
     """Operations one websocket may run at once; past it a subscribe gets RATE_LIMITED."""
     live_queue_size: int = Field(256, ge=1)
