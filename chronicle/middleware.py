@@ -42,7 +42,9 @@ class RequestIds:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A websocket's messages pass straight through: one more call per frame
+            # sent, thousands a second under fan-out, for a header only HTTP carries.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             current_request_id.reset(token)
             if scope["type"] == "http":

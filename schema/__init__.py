@@ -11,12 +11,13 @@ from schema.query import Query
 from schema.quotas import Quotas
 from schema.scalars import SCALAR_MAP
 from schema.sharing import SharedResults
+from schema.streams import ChronicleSchema
 from schema.subscription import Subscription
 
 
 def build_schema(limits: Limits | None = None, quotas: Quotas | None = None) -> strawberry.Schema:
     """Query, Mutation and Subscription with the error mapping, limits, quotas and caches."""
-    return strawberry.Schema(
+    return ChronicleSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

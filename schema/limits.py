@@ -79,6 +79,7 @@ class Operation(SchemaExtension):
         self.rules = rules
         self.quotas = quotas
         self.cost: Charge | None = None
+        self._shown: tuple[Charge, dict[str, Any]] | None = None
 
     def on_operation(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -120,11 +121,12 @@ class Operation(SchemaExtension):
         yield
 
     def get_results(self) -> dict[str, Any]:
-        return {} if self.cost is None else {"cost": self.cost.as_extension()}
-
-    def on_stream_result(self, result: Any) -> Iterator[None]:
-        rewrite_errors(result, self._request_id())
-        yield None
+        # Asked again for every event of a subscription: the charge never changes.
+        if self.cost is None:
+            return {}
+        if self._shown is None or self._shown[0] is not self.cost:
+            self._shown = (self.cost, {"cost": self.cost.as_extension()})
+        return self._shown[1]
 
     def _request_id(self) -> str | None:
         return getattr(self.execution_context.context, "request_id", None)
