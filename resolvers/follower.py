@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from resolvers.context import Services
 
 BATCH = 500
+NOBODY = "\x00"
+"""A member id and username no member has (both refuse control characters): what it
+may see, every member may see, since no rule for an event's own member applies to it."""
 SUBSCRIBE_WAIT = 5.0
 """How long the follower waits for its bus subscription before it reads anyway."""
 
@@ -47,6 +50,8 @@ class SharedBatch:
     events: tuple[RecordedEvent, ...]
     _facts: asyncio.Future[Facts] | None = field(default=None, repr=False)
     _served: dict[tuple[int, bool], ServedEvent] = field(default_factory=dict, repr=False)
+    _public: set[int] | None = field(default=None, repr=False)
+    """Positions of the events every member may see, judged once for all of them."""
 
     @property
     def last(self) -> int:
@@ -63,6 +68,8 @@ class SharedBatch:
         """The read model's facts about this batch, looked up once for every member."""
         if self._facts is None:
             self._facts = asyncio.ensure_future(self._learn(services))
+        elif self._facts.done():
+            return self._facts.result()  # every subscriber after the first, most of the time
         # Shielded: one subscriber leaving must not cancel the others' lookup.
         return await asyncio.shield(self._facts)
 
@@ -82,9 +89,15 @@ class SharedBatch:
         if actor.is_admin:
             return [self.served(e, True) for e in events]
         facts = await self.facts(services)
+        public = self._public
+        if public is None:
+            public = self._public = {
+                e.position for e in self.events if visible(e, NOBODY, NOBODY, facts)
+            }
         return [
             self.served(e, sees_owner_fields(e, actor))
-            for e in events if visible(e, actor.user_id, username, facts)
+            for e in events
+            if e.position in public or visible(e, actor.user_id, username, facts)
         ]
 
 

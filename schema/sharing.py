@@ -43,6 +43,32 @@ def _caller(context: Any) -> tuple[str, str] | None:
 
 
 class SharedResults(StrawberryGraphQLCoreExecutionContext):
+    _variables: bytes | None = None
+    """The coerced variables as canonical JSON, made once per subscription."""
+
+    def _key(self, payload: Any) -> tuple[int, bytes, tuple[str, str] | None]:
+        if self._variables is None:
+            # repr for what JSON cannot hold: equal values print alike, so they still share.
+            self._variables = orjson.dumps(self.variable_values.coerced,
+                                           option=orjson.OPT_SORT_KEYS, default=repr)
+        caller = None if getattr(payload, "caller_blind", False) else _caller(self.context_value)
+        return id(self.operation), self._variables, caller
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        # graphql-core copies the executor for every event; a result another
+        # subscriber computed already needs no copy, only handing over.
+        results = getattr(payload, SHARED_RESULTS, None)
+        if isinstance(results, dict) and self.operation.operation is OperationType.SUBSCRIPTION:
+            entry = results.get(self._key(payload))
+            if entry is not None and entry[0] is self.operation and isinstance(
+                entry[1], ExecutionResult
+            ):
+                return _Computed(entry[1])
+        executor = super().build_per_event_executor(payload)
+        if isinstance(executor, SharedResults):
+            executor._variables = self._variables  # the copy's key needs no new encoding
+        return executor
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         payload = self.root_value
         results = getattr(payload, SHARED_RESULTS, None)
@@ -50,11 +76,7 @@ class SharedResults(StrawberryGraphQLCoreExecutionContext):
             OperationType.SUBSCRIPTION
         ):
             return super().execute_operation(serially)
-        # repr for what JSON cannot hold: equal values print alike, so they still share.
-        variables = orjson.dumps(self.variable_values.coerced, option=orjson.OPT_SORT_KEYS,
-                                 default=repr)
-        caller = None if getattr(payload, "caller_blind", False) else _caller(self.context_value)
-        key = (id(self.operation), variables, caller)
+        key = self._key(payload)
         entry = results.get(key)
         if entry is not None and entry[0] is self.operation:
             return _shared(entry[1], lambda: super(SharedResults, self).execute_operation(serially))
@@ -70,6 +92,18 @@ class SharedResults(StrawberryGraphQLCoreExecutionContext):
         results[key] = (self.operation, pending)
         pending.add_done_callback(lambda done: _forget_failed(results, key, done))
         return _await_shielded(pending, None)
+
+
+class _Computed:
+    """Stands in for a per-event executor whose result is already known."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: ExecutionResult) -> None:
+        self.result = result
+
+    def execute_operation(self, serially: bool | None = None) -> ExecutionResult:
+        return self.result
 
 
 def _forget_failed(results: dict[Any, Any], key: Any, done: asyncio.Future[Any]) -> None:
