@@ -27,6 +27,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from chronicle.frames import NextFrames
 from chronicle.graphql_http import (
     GRAPHQL_RESPONSE,
     media_type_header,
@@ -75,6 +76,7 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         self.metrics = metrics
         self.quotas = quotas
         self.cache = cache
+        self.next_frames = NextFrames()
         self.cache_bypass = cache_bypass
         """Test-only (``CHRONICLE_RESPONSE_CACHE_BYPASS``): ``X-Chronicle-Cache: bypass``."""
 
@@ -230,6 +232,10 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         # orjson writes the same compact JSON as strawberry's json.dumps, faster.
         # A str, not bytes: websocket messages go through here too, as text frames.
         try:
+            if isinstance(data, dict):
+                frame = self.next_frames.encode(data)  # a subscription's shared result
+                if frame is not None:
+                    return frame
             return orjson.dumps(data).decode()
         except TypeError:  # an integer past 64 bits: only the standard encoder has those
             return json.dumps(data, separators=(",", ":"))
