@@ -36,7 +36,8 @@ class NextFrames:
             return None
         found = self._data.get(id(data))
         if found is None or found[0] is not data:
-            found = (data, orjson.dumps(data))
+            # A copy of the right size: orjson's output holds 4 KiB however short.
+            found = (data, bytes(memoryview(orjson.dumps(data))))
             self._data[id(data)] = found
             if len(self._data) > self._remembered:
                 self._data.popitem(last=False)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
@@ -40,12 +39,19 @@ class Lagged(Exception):
 
 
 class Listener(Generic[T]):
-    """One subscriber's bounded view of the shared stream."""
+    """One subscriber's bounded view of the shared stream.
+
+    Kept small, since a process holds one per live subscriber: a list rather
+    than a deque and one future while waiting rather than an asyncio.Event
+    (each of those starts with a block of 64 slots).
+    """
+
+    __slots__ = ("_items", "_size", "_waiter", "lagged")
 
     def __init__(self, queue_size: int) -> None:
-        self._items: deque[T] = deque()
+        self._items: list[T] = []
         self._size = queue_size
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self.lagged = False
 
     def offer(self, item: T) -> bool:
@@ -54,21 +60,29 @@ class Listener(Generic[T]):
             return False
         if len(self._items) >= self._size:
             self.lagged = True
-            self._items.clear()  # the store has them: hold nothing for a reader that is away
-            self._ready.set()
+            self._items = []  # the store has them: hold nothing for a reader that is away
+            self._wake()
             return False
         self._items.append(item)
-        self._ready.set()
+        self._wake()
         return True
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def get(self) -> T:
         """The next item; :class:`Lagged` once the listener was dropped."""
         while not self._items:
             if self.lagged:
                 raise Lagged
-            self._ready.clear()
-            await self._ready.wait()
-        return self._items.popleft()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)  # a few items at most, unless the reader is lagging
 
     def pending(self) -> int:
         return len(self._items)

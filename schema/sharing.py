@@ -43,14 +43,16 @@ def _caller(context: Any) -> tuple[str, str] | None:
 
 
 class SharedResults(StrawberryGraphQLCoreExecutionContext):
-    _variables: bytes | None = None
+    _variables: str | None = None
     """The coerced variables as canonical JSON, made once per subscription."""
 
-    def _key(self, payload: Any) -> tuple[int, bytes, tuple[str, str] | None]:
+    def _key(self, payload: Any) -> tuple[int, str, tuple[str, str] | None]:
         if self._variables is None:
             # repr for what JSON cannot hold: equal values print alike, so they still share.
+            # Decoded: kept as long as the subscription, and orjson's own output
+            # holds a 4 KiB buffer however short the text.
             self._variables = orjson.dumps(self.variable_values.coerced,
-                                           option=orjson.OPT_SORT_KEYS, default=repr)
+                                           option=orjson.OPT_SORT_KEYS, default=repr).decode()
         caller = None if getattr(payload, "caller_blind", False) else _caller(self.context_value)
         return id(self.operation), self._variables, caller
 
