@@ -19,10 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.model import RecordedEvent
 from projections import projection
-from projections.projection import (
-    Change,
+from projections.projection import Change, Projection
+from projections.rows import (
     Positional,
-    Projection,
     Row,
     Writes,
     delete_rows,
