@@ -273,7 +273,7 @@ class EventStore(abc.ABC):
         ``snapshot_version`` (any when None); the events follow it up to ``max_version``.
         The last event's recorded_at comes only if ``dated``: commands never need it,
         and on PostgreSQL it costs the load a second index probe (see
-        ``events.store._load_sql``). This default decodes what :meth:`load_stream`
+        ``events.store_loads._load_sql``). This default decodes what :meth:`load_stream`
         reads; a backend may build the domain events straight from its rows.
         """
         snapshot, recorded = await self.load_stream(stream_id, max_version=max_version)

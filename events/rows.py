@@ -117,7 +117,7 @@ processors cost four Python calls per row on the aggregate-loading hot path."""
 def stream_events(
     rows: Sequence[Sequence[Any]], *, after_version: int = 0, offset: int = 0
 ) -> tuple[list[DomainEvent], tuple[int, int, datetime] | None]:
-    """Rows of PostgreSQL's aggregate load (``events.store._load_sql``): behind ``offset``
+    """Rows of PostgreSQL's aggregate load (``events.store_loads._load_sql``): behind ``offset``
     leading columns, each event's version, type, schema_version, data, subject key,
     position and recorded_at. The domain events of those past ``after_version``,
     and the last row's (version, position, recorded_at), or None without rows."""
