@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from events.catalog import DomainEvent, from_data
+from events.catalog import DomainEvent
+from events.shapes import from_data
 
 ANY: Final = "any"
 NO_STREAM: Final = "no_stream"

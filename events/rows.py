@@ -16,10 +16,11 @@ from typing import Any, Final
 import orjson
 
 from events import crypto
-from events.catalog import CATALOG, DomainEvent, data_of, fields_of, from_data
+from events.catalog import CATALOG, DomainEvent
 from events.ids import parse_uuid
 from events.model import RecordedEvent
 from events.serialization import camel, dumps, snake
+from events.shapes import data_of, fields_of, from_data
 from events.upcasting import upcast
 
 EVENT_COLUMNS: Final = (
