@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from events.contract import EventStore
 from events.idempotency import replay_of
-from events.model import EventStore, IdempotentReplay, RecordedEvent
+from events.model import IdempotentReplay, RecordedEvent
 from events.reading import INLINE_ROWS, DriverQuery, Reader
 from events.rows import SELECT_RECORDED, recorded_all
 from events.tables import events, to_text

@@ -1,4 +1,4 @@
-"""An in-memory EventLog that keeps the contract of ``events.model.EventStore``.
+"""An in-memory EventLog that keeps the contract of ``events.contract.EventStore``.
 
 It honours what the domain relies on, exactly: exact / "no_stream" / "any"
 expected versions (a mismatch appends nothing), claims (idempotent for the
