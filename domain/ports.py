@@ -1,6 +1,6 @@
 """What handlers need from the outside world, as protocols.
 
-``events.model.EventStore`` satisfies :class:`EventLog`; tests may pass an
+``events.contract.EventStore`` satisfies :class:`EventLog`; tests may pass an
 in-memory fake. Handlers never see SQL, GraphQL or a framework.
 """
 

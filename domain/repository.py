@@ -16,7 +16,8 @@ from domain import post, validation
 from domain.aggregate import Aggregate
 from domain.ports import EventLog
 from events.catalog import DomainEvent
-from events.model import EventStore, RecordedEvent, Snapshot, StreamAppend
+from events.contract import EventStore
+from events.model import RecordedEvent, Snapshot, StreamAppend
 
 S = TypeVar("S")
 

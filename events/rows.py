@@ -16,10 +16,11 @@ from typing import Any, Final
 import orjson
 
 from events import crypto
-from events.catalog import CATALOG, DomainEvent, data_of, fields_of, from_data
+from events.catalog import CATALOG, DomainEvent
 from events.ids import parse_uuid
 from events.model import RecordedEvent
 from events.serialization import camel, dumps, snake
+from events.shapes import data_of, fields_of, from_data
 from events.upcasting import upcast
 
 EVENT_COLUMNS: Final = (
@@ -117,7 +118,7 @@ processors cost four Python calls per row on the aggregate-loading hot path."""
 def stream_events(
     rows: Sequence[Sequence[Any]], *, after_version: int = 0, offset: int = 0
 ) -> tuple[list[DomainEvent], tuple[int, int, datetime] | None]:
-    """Rows of PostgreSQL's aggregate load (``events.store._load_sql``): behind ``offset``
+    """Rows of PostgreSQL's aggregate load (``events.store_loads._load_sql``): behind ``offset``
     leading columns, each event's version, type, schema_version, data, subject key,
     position and recorded_at. The domain events of those past ``after_version``,
     and the last row's (version, position, recorded_at), or None without rows."""

@@ -17,7 +17,8 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from events.model import EventStore, RecordedEvent
+from events.contract import EventStore
+from events.model import RecordedEvent
 from projections.bookkeeping import CheckpointMoved, advance
 from projections.dead_letters import park
 from projections.parking import block, hold_back, is_transient, split

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import PROJECTIONS_CHANNEL, Bus
-from events.model import EventStore
+from events.contract import EventStore
 from projections.batches import (
     Applied,
     Batch,

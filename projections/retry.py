@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from events.model import EventStore, RecordedEvent
+from events.contract import EventStore
+from events.model import RecordedEvent
 from projections.batches import GenerationTables
 from projections.dead_letters import blocked, failed_again, parked, retried, summary
 from projections.parking import is_transient

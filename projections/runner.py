@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
-from events.model import EventStore
+from events.contract import EventStore
 from projections.bookkeeping import create_generation, generations, live_generation
 from projections.collector import CollectorPauses
 from projections.dead_letters import DeadLetter, parked, request_retry, summary

@@ -15,16 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from events.model import RecordedEvent
 from projections import projection
-from projections.projection import (
-    Change,
-    Projection,
-    Row,
-    Writes,
-    insert_rows,
-    load_rows,
-    update_rows,
-    writes,
-)
+from projections.projection import Change, Projection
+from projections.rows import Row, Writes, insert_rows, load_rows, update_rows, writes
 from projections.tables import USER_CREDENTIALS, user_tables
 
 FORGOTTEN_NAME = "Forgotten user"

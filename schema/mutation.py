@@ -22,6 +22,7 @@ from mutations.consistency import after_write
 from mutations.results import SignedIn, Written
 from resolvers import comments as comment_queries
 from resolvers import posts as post_queries
+from schema.base import Info
 from schema.dead_letters import RetryDeadLettersPayload
 from schema.inputs import (
     AddCommentInput,
@@ -32,8 +33,9 @@ from schema.inputs import (
     RegisterInput,
     UpdateProfileInput,
 )
+from schema.operations import ProjectionStatus
 from schema.scalars import Position
-from schema.types import Comment, Info, Post, ProjectionStatus, User
+from schema.types import Comment, Post, User
 
 
 @strawberry.type

@@ -10,20 +10,18 @@ from resolvers import event_types as catalog
 from resolvers import log, operations, time_travel
 from resolvers import posts as post_queries
 from resolvers import users as user_queries
+from schema.base import Info, described_field
 from schema.dead_letters import DeadLetter
+from schema.log import EventConnection, EventType
+from schema.operations import ProjectionStatus
 from schema.scalars import JSON, Position
 from schema.types import (
-    EventConnection,
-    EventType,
-    Info,
     Post,
     PostConnection,
     PostState,
     PostStatus,
-    ProjectionStatus,
     User,
     UserConnection,
-    described_field,
 )
 
 

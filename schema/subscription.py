@@ -1,4 +1,4 @@
-"""The Subscription root: the log live (events) and the read model live (the others).
+"""The Subscription root and its FeedUpdate: the log live (events) and the read model live.
 
 A websocket operation's context lives as long as the subscription, so before
 each result the DataLoaders are dropped: every event reads fresh rows.
@@ -11,6 +11,7 @@ that ``schema.sharing`` executes a document over it once for all of them.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from enum import Enum
 from typing import cast
 
 import strawberry
@@ -18,17 +19,27 @@ import strawberry
 from resolvers import feeds, live
 from resolvers.feeds import FeedEvent
 from resolvers.redaction import ServedEvent
+from schema.base import Info, described_subscription
+from schema.log import Event
 from schema.scalars import Position
 from schema.sharing import shareable
-from schema.types import (
-    Comment,
-    Event,
-    FeedChange,
-    FeedUpdate,
-    Info,
-    Post,
-    described_subscription,
-)
+from schema.types import Comment, Post
+
+
+@strawberry.enum
+class FeedChange(Enum):
+    ADDED = "ADDED"
+    UPDATED = "UPDATED"
+    REMOVED = "REMOVED"
+
+
+@strawberry.type
+class FeedUpdate:
+    change: FeedChange
+    post: Post = strawberry.field(
+        description="The post as the read model now holds it (for REMOVED: as it was last seen)."
+    )
+    position: Position
 
 
 def _event(served: ServedEvent) -> Event:

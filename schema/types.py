@@ -1,17 +1,18 @@
-"""The contract's object types and enums, built from resolver rows.
+"""The read model's object graph: members, posts, comments, and a post's past states.
 
 Each type keeps its row as ``strawberry.Private`` and is made with a
 ``from_row``-style classmethod; relations resolve through the per-request
 DataLoaders in ``info.context.loaders`` so a page costs a constant number of
-SQL statements.
+SQL statements. A member's posts, a post's author and a comment's author point
+at one another, so these types live together; the log's types are in
+``schema.log``, the operators' in ``schema.operations``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any, Protocol, TypeVar, cast
+from typing import cast
 
 import strawberry
 
@@ -19,24 +20,11 @@ from domain.errors import NotFound
 from resolvers import comments as comment_queries
 from resolvers import history as history_queries
 from resolvers import posts as post_queries
-from resolvers.context import RequestContext
 from resolvers.pagination import Count, Page
-from resolvers.redaction import ServedEvent
 from resolvers.rows import CommentRow, PostRow, UserRow
 from resolvers.time_travel import PastPost
-from schema.scalars import JSON, Position
-
-Info = strawberry.Info[RequestContext, None]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def described_field(description: str) -> Callable[[F], F]:
-    """``@strawberry.field(description=...)``, typed: strawberry's overload for it is Any."""
-    return cast(Callable[[F], F], strawberry.field(description=description))
-
-
-def described_subscription(description: str) -> Callable[[F], F]:
-    return cast(Callable[[F], F], strawberry.subscription(description=description))
+from schema.base import Info, PageInfo, described_field
+from schema.log import Event
 
 
 @strawberry.enum
@@ -50,31 +38,6 @@ class PostStatus(Enum):
     DRAFT = "DRAFT"
     PUBLISHED = "PUBLISHED"
     ARCHIVED = "ARCHIVED"
-
-
-@strawberry.enum
-class ProjectionState(Enum):
-    CATCHING_UP = "CATCHING_UP"
-    LIVE = "LIVE"
-    REBUILDING = "REBUILDING"
-    FAILED = "FAILED"
-
-
-@strawberry.enum
-class FeedChange(Enum):
-    ADDED = "ADDED"
-    UPDATED = "UPDATED"
-    REMOVED = "REMOVED"
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-    @classmethod
-    def from_page(cls, page: Page[Any]) -> PageInfo:
-        return cls(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
 
 
 async def _author(info: Info, author_id: str) -> User:
@@ -297,77 +260,6 @@ class CommentConnection:
 
 
 @strawberry.type(
-    description=(
-        "One recorded domain event. `data` never contains secrets (password hashes,\n"
-        "tokens) and shows personal data (email) only to its owner and to admins."
-    )
-)
-class Event:
-    id: strawberry.ID
-    position: Position
-    stream_id: strawberry.ID
-    stream_type: str = strawberry.field(
-        description=(
-            'The aggregate type of the stream: "User", "Post" or "Comment" '
-            "(more may be added)."
-        )
-    )
-    version: int = strawberry.field(
-        description="Version of the stream after this event (1 for the first event)."
-    )
-    type: str = strawberry.field(description='Past-tense name, e.g. "PostPublished".')
-    schema_version: int = strawberry.field(
-        description="Schema version of `data` as served (after upcasting)."
-    )
-    data: JSON
-    occurred_at: datetime
-    actor_id: strawberry.ID | None = strawberry.field(
-        description="The user whose command caused the event; null for system events."
-    )
-    correlation_id: strawberry.ID | None
-    causation_id: strawberry.ID | None
-
-    @classmethod
-    def from_served(cls, event: ServedEvent) -> Event:
-        def opt_id(value: str | None) -> strawberry.ID | None:
-            return None if value is None else strawberry.ID(value)
-
-        return cls(
-            id=strawberry.ID(event.id),
-            position=Position(event.position),
-            stream_id=strawberry.ID(event.stream_id),
-            stream_type=event.stream_type,
-            version=event.version,
-            type=event.type,
-            schema_version=event.schema_version,
-            data=JSON(event.data),
-            occurred_at=event.occurred_at,
-            actor_id=opt_id(event.actor_id),
-            correlation_id=opt_id(event.correlation_id),
-            causation_id=opt_id(event.causation_id),
-        )
-
-
-@strawberry.type
-class EventEdge:
-    cursor: str
-    node: Event
-
-
-@strawberry.type
-class EventConnection:
-    edges: list[EventEdge]
-    page_info: PageInfo
-
-    @classmethod
-    def from_page(cls, page: Page[ServedEvent]) -> EventConnection:
-        return cls(
-            edges=[EventEdge(cursor=c, node=Event.from_served(e)) for c, e in page.edges],
-            page_info=PageInfo.from_page(page),
-        )
-
-
-@strawberry.type(
     description="A post's state rebuilt from its events up to a point in its history (time travel)."
 )
 class PostState:
@@ -396,69 +288,3 @@ class PostState:
             version=state.version,
             as_of=state.as_of,
         )
-
-
-class ProjectionInfo(Protocol):
-    """What the projection runner reports about one projection."""
-
-    name: str
-    state: str
-    position: int
-    lag: int
-    last_error: str | None
-    parked: int
-    last_parked_error: str | None
-
-
-@strawberry.type
-class ProjectionStatus:
-    name: str
-    state: ProjectionState
-    position: Position = strawberry.field(
-        description="Last global position this projection has applied."
-    )
-    lag: int = strawberry.field(description="Events between `position` and the head of the log.")
-    last_error: str | None
-    parked_events: int = strawberry.field(
-        default=0,
-        description="Events this projection could not apply, parked (see `deadLetters`): "
-        "the projection carries on without them.",
-    )
-    last_parked_error: str | None = strawberry.field(
-        default=None, description="The latest error that parked an event."
-    )
-
-    @classmethod
-    def from_status(cls, status: ProjectionInfo) -> ProjectionStatus:
-        return cls(
-            name=status.name,
-            state=ProjectionState(status.state),
-            position=Position(status.position),
-            lag=status.lag,
-            last_error=status.last_error,
-            parked_events=status.parked,
-            last_parked_error=status.last_parked_error,
-        )
-
-
-@strawberry.type
-class EventType:
-    name: str = strawberry.field(description='Past-tense name, e.g. "PostPublished".')
-    stream_type: str
-    schema_version: int = strawberry.field(
-        description=(
-            "The schema version new events are written with; older ones are upcast on read."
-        )
-    )
-    data_schema: JSON = strawberry.field(
-        description="JSON Schema of `data` at `schemaVersion`, as served (after redaction)."
-    )
-
-
-@strawberry.type
-class FeedUpdate:
-    change: FeedChange
-    post: Post = strawberry.field(
-        description="The post as the read model now holds it (for REMOVED: as it was last seen)."
-    )
-    position: Position

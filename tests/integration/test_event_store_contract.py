@@ -23,6 +23,7 @@ from events.catalog import (
     UserForgotten,
     UserRegistered,
 )
+from events.contract import EventStore
 from events.db import create_engine, migrate
 from events.model import (
     ANY,
@@ -31,7 +32,6 @@ from events.model import (
     ClaimTaken,
     Commit,
     ConcurrencyError,
-    EventStore,
     ExpectedVersion,
     IdempotencyKeyReused,
     IdempotentReplay,

@@ -16,9 +16,9 @@ from events.catalog import (
     PostPublished,
     UserForgotten,
     UserRegistered,
-    data_of,
 )
 from events.model import RecordedEvent
+from events.shapes import data_of
 from projections import posts, users
 from projections.batches import MAX_SPAN, Batch, next_span
 from projections.tables import FOREVER

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from events.catalog import PostCreated, from_data
+from events.catalog import PostCreated
+from events.shapes import from_data
 from events.upcasting import UPCASTERS, upcast
 
 

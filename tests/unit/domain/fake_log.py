@@ -1,4 +1,4 @@
-"""An in-memory EventLog that keeps the contract of ``events.model.EventStore``.
+"""An in-memory EventLog that keeps the contract of ``events.contract.EventStore``.
 
 It honours what the domain relies on, exactly: exact / "no_stream" / "any"
 expected versions (a mismatch appends nothing), claims (idempotent for the
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from events.catalog import DomainEvent, data_of, spec_of
+from events.catalog import DomainEvent, spec_of
 from events.model import (
     ANY,
     NO_STREAM,
@@ -35,6 +35,7 @@ from events.model import (
     Snapshot,
     StreamAppend,
 )
+from events.shapes import data_of
 
 
 @dataclass(frozen=True)

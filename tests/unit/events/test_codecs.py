@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from events import crypto
-from events.catalog import CATALOG, DomainEvent, data_of, from_data
+from events.catalog import CATALOG, DomainEvent
 from events.rows import (
     domain_event,
     plain_data,
@@ -20,6 +20,7 @@ from events.rows import (
     stored_text,
 )
 from events.serialization import camel_keys, snake_keys
+from events.shapes import data_of, from_data
 
 
 def sample(cls: type[DomainEvent]) -> DomainEvent:
