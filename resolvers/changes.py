@@ -60,6 +60,9 @@ class AppliedChanges:
         found = self._reads.get(key)
         if found is None:
             found = self._reads[key] = asyncio.ensure_future(read())
+        elif found.done():
+            done: T = found.result()  # every subscriber after the first, most of the time
+            return done
         # Shielded: one subscriber leaving must not cancel the others' read.
         result: T = await asyncio.shield(found)
         return result

@@ -10,9 +10,10 @@ that ``schema.sharing`` executes a document over it once for all of them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable
 from enum import Enum
-from typing import cast
+from typing import TypeVar, cast
 
 import strawberry
 
@@ -24,6 +25,9 @@ from schema.log import Event
 from schema.scalars import Position
 from schema.sharing import shareable
 from schema.types import Comment, Post
+
+_Row = TypeVar("_Row")
+_Made = TypeVar("_Made")
 
 
 @strawberry.enum
@@ -49,6 +53,33 @@ def _event(served: ServedEvent) -> Event:
         found = served.renderings["Event"] = shareable(Event.from_served(served),
                                                        caller_blind=True)
     return cast(Event, found)
+
+
+class _Rendered:
+    """One strawberry object per row that an applied change read for every subscriber.
+
+    ``AppliedChanges`` reads a post or its new comments once per change and
+    hands every subscriber the same row objects; rendering each row once lets
+    ``schema.sharing`` execute a document over it once per caller, not once per
+    socket. Rows are recognised by identity (the row is held, so its id stays
+    its own) in a bounded memory: a row read for one subscriber alone (a
+    catch-up) just passes through it.
+    """
+
+    def __init__(self, remembered: int = 512) -> None:
+        self._remembered = remembered
+        self._objects: OrderedDict[int, tuple[object, object]] = OrderedDict()
+
+    def __call__(self, row: _Row, make: Callable[[_Row], _Made]) -> _Made:
+        found = self._objects.get(id(row))
+        if found is None or found[0] is not row:
+            found = self._objects[id(row)] = (row, shareable(make(row)))
+            if len(self._objects) > self._remembered:
+                self._objects.popitem(last=False)
+        return cast(_Made, found[1])
+
+
+_rendered = _Rendered()
 
 
 def _feed_update(update: FeedEvent) -> FeedUpdate:
@@ -118,7 +149,7 @@ class Subscription:
         ctx = info.context
         async for row in feeds.follow_post(ctx.services, ctx.actor, str(id), after):
             ctx.forget_loaders()
-            yield Post.from_row(row)
+            yield _rendered(row, Post.from_row)
 
     @described_subscription(
         "New comments on a post.\n\n"
@@ -131,4 +162,4 @@ class Subscription:
         ctx = info.context
         async for row in feeds.follow_comments(ctx.services, ctx.actor, str(post_id), after):
             ctx.forget_loaders()
-            yield Comment.from_row(row)
+            yield _rendered(row, Comment.from_row)

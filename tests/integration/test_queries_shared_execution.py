@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.commands import CreatePost, LikePost
+from domain.commands import AddComment, CreatePost, LikePost
 from domain.ports import Actor
 from schema import sharing
 from tests.integration.test_queries_subscriptions import Stream, subscribe
@@ -97,4 +97,29 @@ async def test_the_feed_is_executed_once_per_caller_not_once_per_socket(
         0: False, 1: False, 2: True
     }
     liked = [u for u in executions if u.post.id == post and u.change.value == "UPDATED"]
+    assert len(liked) == 3
+
+
+async def test_a_posts_changes_are_executed_once_per_caller_not_once_per_socket(
+    world: World, executions: list[Any]
+) -> None:
+    alice, bob = await world.member("alice"), await world.member("bob")
+    post = await world.post(alice, "Watched")
+    callers: list[Actor | None] = [None, alice, bob]
+    document = "subscription($id: ID!) { postChanged(id: $id) { id title likeCount likedByMe } }"
+    streams = [await subscribe(world, document, callers[i % 3], id=post) for i in range(30)]
+    try:
+        await _listening(streams, lambda: world.run(AddComment(post, "Warm-up"), bob))
+        await world.run(LikePost(post), bob)
+        updates = [
+            await s.next_where(lambda d: d["postChanged"]["likeCount"] == 1) for s in streams
+        ]
+    finally:
+        for stream in streams:
+            await stream.close()
+    assert {i % 3: u["postChanged"]["likedByMe"] for i, u in enumerate(updates)} == {
+        0: False, 1: False, 2: True
+    }
+    # likedByMe differs by caller: one execution per caller, shared by its ten sockets.
+    liked = [p for p in executions if getattr(p, "like_count", None) == 1]
     assert len(liked) == 3
