@@ -37,6 +37,7 @@ from chronicle.response_cache import ResponseCache
 from chronicle.settings import Settings
 from chronicle.view import ChronicleGraphQL
 from events.reading import Reader, reader_for
+from resolvers.changes import FEED_PROJECTION
 from resolvers.context import Services
 from resolvers.hub import LiveHub
 from schema import build_schema
@@ -63,7 +64,8 @@ def services_of(chronicle: Chronicle, reader: Reader | None = None) -> Services:
         read_wait_timeout=s.read_wait_timeout,
         bus=chronicle.bus,
         hub=LiveHub(chronicle.store, chronicle.bus, poll_interval=s.projection_poll_interval,
-                    queue_size=s.live_queue_size),
+                    queue_size=s.live_queue_size,
+                    applied=lambda: chronicle.runner.applied(FEED_PROJECTION)),
         reader=reader,
     )
 
@@ -198,6 +200,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     metrics.watch_store(lambda: _store_metrics(app))
     if cache is not None:
         metrics.watch_cache(cache)
+    metrics.watch_live(lambda: getattr(getattr(app.state, "services", None), "hub", None))
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIds, metrics=metrics)  # outermost: refusals get ids and metrics
     return app

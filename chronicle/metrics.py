@@ -99,8 +99,43 @@ class Metrics:
         """Report the response cache's counters (``chronicle.response_cache``) on each scrape."""
         self.registry.register(CacheCollector(cache))
 
+    def watch_live(self, hub: Callable[[], Any]) -> None:
+        """Report the live subscriptions' shared streams (``resolvers.hub.LiveHub``) on each
+        scrape; ``hub`` gives the running one, or None."""
+        self.registry.register(LiveCollector(hub))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class LiveCollector(Collector):
+    """Subscribers of the two shared streams, and those dropped for falling behind."""
+
+    def __init__(self, hub: Callable[[], Any]) -> None:
+        self._hub = hub
+
+    def collect(self) -> Iterator[Metric]:
+        hub = self._hub()
+        listening = GaugeMetricFamily(
+            "chronicle_live_subscribers", "Subscriptions listening to a shared stream",
+            labels=["stream"])
+        dropped = CounterMetricFamily(
+            "chronicle_live_dropped_subscribers",
+            "Subscriptions dropped from a shared stream for falling behind (they catch up "
+            "from the store)", labels=["stream"])
+        restarts = CounterMetricFamily(
+            "chronicle_live_producer_restarts", "Shared streams' producers restarted after "
+            "failing", labels=["stream"])
+        resyncs = CounterMetricFamily(
+            "chronicle_live_resyncs", "Read-model subscribers told to re-read because "
+            "projection notices were lost")
+        if hub is not None:
+            for name, fanout in (("log", hub.log.fanout), ("changes", hub.changes.fanout)):
+                listening.add_metric([name], fanout.listeners)
+                dropped.add_metric([name], fanout.lagged)
+                restarts.add_metric([name], fanout.restarts)
+            resyncs.add_metric([], hub.changes.resyncs)
+        yield from (listening, dropped, restarts, resyncs)
 
 
 class CacheCollector(Collector):

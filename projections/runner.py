@@ -158,6 +158,14 @@ class ProjectionRunner:
         (no database: the applying process knows exactly, the others catch up)."""
         return {name: d.live.position for name, d in self._drivers.items()}
 
+    async def applied(self, name: str) -> int:
+        """What ``name``'s live generation has applied; read afresh from the database
+        when another process applies it."""
+        driver = self._driver(name)
+        if not driver.applying:
+            await driver.refresh()
+        return driver.live.position
+
     def tables(self) -> ReadTables:
         """The live generation of every projection, as the queries must read them now."""
         users, posts = self._drivers["users"].live.tables, self._drivers["posts"].live.tables

@@ -9,13 +9,18 @@ position) are read once per notice, for every subscriber that asks.
 
 When the bus cut the follower off, changes may have been missed: it
 publishes a *resync* item once it listens again, and each subscriber re-reads
-what it follows from the last position it delivered.
+what it follows from the last position it delivered. A notice can also be
+lost with no cut to show for it (a bus that delivers at most once, such as
+Redis's pub/sub): a slow poll compares what the feed's projection has applied
+with the newest notice heard, and when the projection stays ahead for two
+polls in a row, publishes a resync too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +38,8 @@ if TYPE_CHECKING:
     from resolvers.context import Services
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 FEED_PROJECTION = "posts"
 """The projection whose positions the read-model subscriptions report and resume from."""
@@ -118,10 +125,23 @@ async def newest_comment(services: Services, post_id: str) -> int:
 
 
 class ChangeFollower:
-    """Listens to PROJECTIONS_CHANNEL once per process for every read-model subscription."""
+    """Listens to PROJECTIONS_CHANNEL once per process for every read-model subscription.
 
-    def __init__(self, bus: Bus, *, queue_size: int = 256) -> None:
+    ``applied`` (when given) tells what the feed's projection has applied, for
+    the poll that catches lost notices, every ``poll_interval`` seconds.
+    """
+
+    def __init__(
+        self, bus: Bus, *, queue_size: int = 256,
+        applied: Callable[[], Awaitable[int]] | None = None, poll_interval: float = 2.0,
+    ) -> None:
         self._bus = bus
+        self._applied = applied
+        self._poll = poll_interval
+        self._heard = 0
+        """The newest position of the feed's projection that a notice announced."""
+        self.resyncs = 0
+        """Resyncs published because a notice was lost (tests and metrics)."""
         self._listening = asyncio.Event()
         self.fanout: Fanout[AppliedChanges] = Fanout("change follower", self._follow,
                                                      queue_size=queue_size,
@@ -147,19 +167,57 @@ class ChangeFollower:
             while True:
                 try:
                     async with self._bus.subscribe(PROJECTIONS_CHANNEL) as notices:
+                        if self._applied is not None:
+                            self._heard = await self._applied()
                         listening.set()
                         if cut_off:
                             fanout.publish(AppliedChanges("", 0, (), resync=True))
-                        async for notice in notices:
-                            changes = notice.get("changes")
-                            if changes:
-                                fanout.publish(AppliedChanges(
-                                    str(notice.get("projection")), int(notice.get("position", 0)),
-                                    tuple(changes),
-                                ))
+                        polling = asyncio.create_task(self._poll_for_lost_notices(fanout))
+                        try:
+                            async for notice in notices:
+                                self._hear(fanout, notice)
+                        finally:
+                            polling.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await polling
                     return  # the bus closed cleanly: the server is stopping
                 except BusError:
                     listening.clear()
                     cut_off = True
         finally:
             listening.clear()
+
+    def _hear(self, fanout: Fanout[AppliedChanges], notice: dict[str, Any]) -> None:
+        position = notice.get("position")
+        if not isinstance(position, int):
+            return  # a request (rebuild, retry): its outcome comes as a notice of its own
+        projection = str(notice.get("projection"))
+        if projection == FEED_PROJECTION:
+            self._heard = max(self._heard, position)
+        changes = notice.get("changes")
+        if changes:
+            fanout.publish(AppliedChanges(projection, position, tuple(changes)))
+
+    async def _poll_for_lost_notices(self, fanout: Fanout[AppliedChanges]) -> None:
+        if self._applied is None:
+            return
+        suspect: int | None = None
+        while True:
+            await asyncio.sleep(self._poll)
+            try:
+                applied = await self._applied()
+            except Exception:  # a failed read only postpones the check
+                log.warning("change follower: reading the projection's position failed",
+                            exc_info=True)
+                continue
+            if applied <= self._heard:
+                suspect = None
+            elif suspect != self._heard:
+                suspect = self._heard  # a notice may still be on its way: look again
+            else:
+                # Still nothing heard past `suspect` a whole poll later: it was lost.
+                log.warning("change follower: projection notices up to %d were lost; "
+                            "subscribers re-read what they follow", applied)
+                self.resyncs += 1
+                self._heard, suspect = applied, None
+                fanout.publish(AppliedChanges("", 0, (), resync=True))

@@ -10,11 +10,13 @@ with the in-process bus, and under CI on PostgreSQL with Redis as the bus.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import REDIS_URL, _require
@@ -126,6 +128,10 @@ async def test_a_subscriber_that_stops_reading_slows_nobody_and_catches_up_when_
     assert all(_post_ids(PUBLISHED, f.results) == posted for f in followers)
     # It was dropped from the shared stream, and the server did not keep its backlog.
     assert "fell behind" in server.log()
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"{server.base}/metrics")).text
+    dropped = re.search(r'chronicle_live_dropped_subscribers_total\{stream="log"\} (\S+)', metrics)
+    assert dropped is not None and float(dropped.group(1)) >= 1
     assert _rss(server) - rss_before < 32 * 2**20
     # Reading again, it gets everything, in order, once: caught up from the store.
     try:

@@ -284,6 +284,26 @@ async def test_comment_added_sends_the_comments_missed_while_the_bus_cut_it_off(
         await stream.aclose()  # type: ignore[attr-defined]
 
 
+async def test_a_change_whose_notice_was_lost_without_a_cut_still_arrives(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with open_world(database_url, tmp_path) as world:
+        alice, bob = await world.member("alice"), await world.member("bob")
+        post = await world.post(alice, "Discuss")
+        bus = ScriptedBus(PROJECTIONS_CHANNEL)  # hears nothing the runner announces
+        runner = world.chronicle.runner
+        hub = LiveHub(world.chronicle.store, cast(Any, bus), poll_interval=0.05,
+                      applied=lambda: runner.applied("posts"))
+        services = replace(world.services, bus=cast(Any, bus), hub=hub)
+        stream = follow_comments(services, None, post)
+        first = asyncio.ensure_future(anext(stream))
+        await bus.next_subscription(1)
+        await world.run(AddComment(post, "Its notice never came"), bob)
+        assert (await asyncio.wait_for(first, 5)).body == "Its notice never came"
+        assert hub.changes.resyncs == 1
+        await stream.aclose()  # type: ignore[attr-defined]
+
+
 async def test_following_from_beyond_any_position_never_asks_the_store_past_64_bits(
     log: MemoryLog, bus: ScriptedBus, services: Services
 ) -> None:
