@@ -157,7 +157,7 @@ def operation_limit_error(
 Close = Callable[[], Awaitable[None]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Held:
     """One open socket speaking for a member."""
 
