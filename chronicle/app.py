@@ -41,9 +41,9 @@ from resolvers.changes import FEED_PROJECTION
 from resolvers.context import Services
 from resolvers.hub import LiveHub
 from schema import build_schema
+from schema.identities import Identities
 from schema.limits import Limits
 from schema.quotas import Quotas
-from schema.sockets import Identities
 
 STATIC = Path(__file__).parent / "static"
 WEB_INDEX = STATIC / "web" / "index.html"

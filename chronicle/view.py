@@ -45,9 +45,10 @@ from schema.context import (
     http_context,
     socket_context,
 )
+from schema.identities import Identities
 from schema.limits import caller_of
 from schema.quotas import Quotas
-from schema.sockets import Identities, LegacyWSHandler, TransportWSHandler
+from schema.sockets import LegacyWSHandler, TransportWSHandler
 
 STATIC = Path(__file__).parent / "static"
 GRAPHIQL_INDEX = STATIC / "graphiql" / "index.html"

@@ -7,7 +7,7 @@ on it runs with a context of its own, so DataLoader caches never outlive one
 operation (docs/architecture.md, "One context per socket"). Every operation may also carry
 ``minPosition`` in its GraphQL ``extensions``. A token names its caller only
 while it is valid, its member not forgotten, and their password unchanged
-since it was issued (``schema.sockets`` closes sockets whose caller stops
+since it was issued (``schema.identities`` closes sockets whose caller stops
 being named).
 
 Before an operation runs, ``schema.limits.Operation`` waits (bounded by

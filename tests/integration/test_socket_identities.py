@@ -1,4 +1,4 @@
-"""schema.sockets.Identities: which held sockets close, and when, against a real log and bus."""
+"""schema.identities.Identities: which held sockets close, and when, against a real log and bus."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from domain.security import TokenClaims
 from events.catalog import PasswordChanged, UserForgotten, UserRegistered
-from schema import sockets
-from schema.sockets import Identities
+from schema import identities as watch
+from schema.identities import Identities
 from tests.integration.test_projections_kit import Log, open_log
 
 LATER = time.time() + 3600
@@ -126,7 +126,7 @@ async def test_a_failed_read_of_the_log_delays_a_close_but_never_loses_it(
 ):
     await member(log, "u1")
     socket = await held(identities, "u1")
-    monkeypatch.setattr(sockets, "RETRY_DELAY", 0.1)
+    monkeypatch.setattr(watch, "RETRY_DELAY", 0.1)
     real: Callable[..., Any] = log.store.read_all
     failures = [ConnectionError("the database went away for a moment")]
 
