@@ -4,7 +4,9 @@ A projection folds a whole batch in memory (load the touched rows once, apply
 the small per-event functions, write back with a handful of ``executemany``
 statements) because one statement per event would cap a rebuild far below
 the 20 000 events/s the product needs. The runner opens the transaction and
-moves the checkpoint in it; ``apply`` only ever writes rows.
+moves the checkpoint in it; ``apply`` only ever writes rows, and only through
+:class:`Writes`, which notes every table it writes (``recording_writes``): the
+runner's notices name them, and the response cache evicts by them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -27,6 +30,22 @@ from events.model import RecordedEvent
 Row = dict[str, Any]
 Change = dict[str, Any]
 """One entry of a PROJECTIONS_CHANNEL notice: ``{"kind", "id", "change", ...}``."""
+
+_written: ContextVar[set[str | None] | None] = ContextVar("chronicle_written", default=None)
+"""The tables written since ``recording_writes`` began (None in it: a statement whose
+table is unknown)."""
+
+
+@contextmanager
+def recording_writes() -> Iterator[set[str | None]]:
+    """Note the name of every table :class:`Writes` writes in the block."""
+    written: set[str | None] = set()
+    token = _written.set(written)
+    try:
+        yield written
+    finally:
+        _written.reset(token)
+
 
 IN_CHUNK = 500
 """Ids per ``IN (...)`` list: far below SQLite's and asyncpg's bound-parameter limits."""
@@ -119,7 +138,7 @@ async def delete_rows(out: Writes, table: Table, column: str, keys: Iterable[Any
     """Delete every row whose ``column`` is one of ``keys``, a few ``IN`` lists at a time."""
     sql = _keyed(table, column, out.dialect, delete=True)
     for part in _in_lists(keys):
-        await out.send(sql, part)
+        await out.send(sql, part, table.name)
 
 
 def _in_lists(keys: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
@@ -162,9 +181,13 @@ class Writes:
         """The aiosqlite connection under ``conn``, or None."""
         self._sent: asyncio.Future[Any] | None = None
 
-    async def send(self, sql: str, params: Any) -> None:
-        """Execute ``sql`` with ``params`` (a list: ``executemany``) once the statement
-        sent before has succeeded (its error is raised here)."""
+    async def send(self, sql: str, params: Any, table: str | None) -> None:
+        """Execute ``sql``, a write to ``table`` (None: unknown), with ``params`` (a
+        list: ``executemany``) once the statement sent before has succeeded (its
+        error is raised here)."""
+        written = _written.get()
+        if written is not None:
+            written.add(table)
         await self.flush()
         if self._driver is None:
             await self.conn.exec_driver_sql(sql, params)
@@ -202,6 +225,7 @@ async def writes(conn: AsyncConnection) -> AsyncIterator[Writes]:
 
 @dataclass(frozen=True)
 class _Statement:
+    table: str
     sql: str
     columns: tuple[str, ...]
     """The row key feeding each positional parameter, in order."""
@@ -213,7 +237,7 @@ def _positional(table: Table, dialect: Dialect, statement: Any, prefix: int) -> 
     names = tuple(name[prefix:] for name in compiled.positiontup or ())
     assert names, "a positional paramstyle is expected"
     processors = tuple(_bind_processor(table.c[name].type, dialect) for name in names)
-    return _Statement(compiled.string, names, processors)
+    return _Statement(table.name, compiled.string, names, processors)
 
 
 def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -265,7 +289,7 @@ async def insert_tuples(
     if statement.columns != columns or any(statement.processors):
         raise ValueError(f"{table.name}: {columns} are not its columns, in order, as they are")
     if rows:
-        await out.send(statement.sql, rows)
+        await out.send(statement.sql, rows, table.name)
 
 
 async def update_rows(
@@ -295,7 +319,7 @@ async def _execute_many(out: Writes, statement: _Statement, rows: list[Row]) -> 
             for i, process in converted:
                 mutable[i] = process(mutable[i])
             values[index] = tuple(mutable)
-    await out.send(statement.sql, values)
+    await out.send(statement.sql, values, statement.table)
 
 
 @dataclass(frozen=True)
@@ -304,13 +328,16 @@ class Positional:
 
     sql: str
     names: tuple[str, ...]
+    table: str | None = None
+    """The table it writes (None: unknown)."""
 
 
 def positional(statement: Any, dialect: Dialect) -> Positional:
     compiled = statement.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     assert names, "a positional paramstyle is expected"
-    return Positional(compiled.string, names)
+    table = getattr(statement, "table", None)
+    return Positional(compiled.string, names, getattr(table, "name", None))
 
 
 async def execute_many(out: Writes, statement: Positional, params: list[Row]) -> None:
@@ -320,7 +347,7 @@ async def execute_many(out: Writes, statement: Positional, params: list[Row]) ->
         get = itemgetter(*statement.names)
         one = len(statement.names) == 1
         values = [(get(p),) for p in params] if one else list(map(get, params))
-        await out.send(statement.sql, values)
+        await out.send(statement.sql, values, statement.table)
 
 
 def _memoized(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
