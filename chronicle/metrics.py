@@ -121,6 +121,9 @@ class CacheCollector(Collector):
                                 value=len(c))
         yield GaugeMetricFamily("chronicle_response_cache_bytes", "Bytes of answers held",
                                 value=c.size_bytes)
+        yield GaugeMetricFamily("chronicle_response_cache_heard_position",
+                                "Position through which every projection's notices were heard",
+                                value=c.known_through())
 
 
 class StoreCollector(Collector):

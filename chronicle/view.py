@@ -5,7 +5,10 @@ limits, cost, masking, media types). In front of it, for a POSTed JSON query
 without ``extensions``, the view looks for an answer in the response cache
 (``chronicle.response_cache``): a hit charges the caller's budget for the
 operation's cost and sends the stored bytes without executing; a miss runs
-the executor and stores a clean query answer for the next request.
+the executor, recording the tables it reads (``events.reading``) and whether
+it read who asks (``RequestContext.read_caller``), and stores a clean query
+answer for the next request under the key those allow. A miss that finds
+another miss of the same shared key running waits for it, then looks again.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from chronicle.graphql_http import (
     refusal,
 )
 from chronicle.metrics import Metrics
-from chronicle.response_cache import Key, ResponseCache, Ticket, cacheable, matches, visibility
+from chronicle.response_cache import ResponseCache, Ticket, cacheable, keys, matches
 from domain.errors import RateLimited, Unauthenticated
+from events.reading import Reads, recording_reads
 from resolvers.context import Services
 from schema.context import (
     ChronicleContext,
@@ -55,7 +59,7 @@ GRAPHIQL_MISSING = (Path(__file__).parent / "templates" / "graphiql_missing.html
 _CONTEXT = "chronicle.context"
 """Scope key: the context the cache lookup built, reused by the executor."""
 _TICKET = "chronicle.cache_ticket"
-"""Scope key: a miss whose clean answer is to be stored (ticket, minPosition, context)."""
+"""Scope key: a miss whose clean answer is to be stored (ticket, minPosition, context, reads)."""
 _ETAG = "chronicle.etag"
 
 
@@ -76,7 +80,8 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         self.quotas = quotas
         self.cache = cache
         self.cache_bypass = cache_bypass
-        """Test-only (``CHRONICLE_RESPONSE_CACHE_BYPASS``): ``X-Chronicle-Cache: bypass``."""
+        """Test-only (``CHRONICLE_RESPONSE_CACHE_BYPASS``): ``X-Chronicle-Cache: bypass``
+        goes to the executor alone, and hits are marked ``X-Chronicle-Cache: hit``."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,7 +95,7 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
                 receive = replay
             request = Request(scope, receive)
             try:
-                response = await self.run(request)
+                response = await self._run(request)
             except HTTPException as refused:  # strawberry's refusals, as GraphQL errors
                 response = refusal(refused.reason, refused.status_code, _media_type(request))
             etag = scope.get(_ETAG)
@@ -104,6 +109,21 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             # stopping, a closed tab): nobody to answer and nothing wrong here,
             # so no "Exception in ASGI application" traceback to format and log.
             return
+
+    async def _run(self, request: Request) -> Response:
+        """The executor's answer; a miss to be stored records what it reads, and lets
+        the misses waiting for it look again once it is over."""
+        pending: tuple[Ticket, int | None, ChronicleContext, Reads] | None = (
+            request.scope.get(_TICKET)
+        )
+        if pending is None or self.cache is None:
+            return await self.run(request)
+        try:
+            with recording_reads() as reads:
+                request.scope[_TICKET] = (*pending[:3], reads)
+                return await self.run(request)
+        finally:
+            self.cache.land(pending[0])
 
     async def _answer_from_cache(
         self, cache: ResponseCache, scope: Scope, receive: Receive, send: Send
@@ -120,15 +140,19 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         wanted = cacheable(body, request.headers.get("x-min-position"))
         if wanted is None:
             return replay  # anything unusual is the executor's to answer or refuse
-        (query, name, variables), min_position = wanted
+        document, min_position = wanted
         context = await self.get_context(request, Response())
         scope[_CONTEXT] = context
-        key: Key = (query, name, variables, *visibility(context.actor))
-        entry = cache.get(key, min_position)
+        shared, own = keys(document, context.identity())
+        entry = cache.find(shared, own, min_position)
+        waited = entry is None and await cache.wait_for_flight(shared)
+        if waited:
+            entry = cache.find(shared, own, min_position)
+        cache.count(entry is not None)
         if entry is None:
-            ticket = cache.ticket(key)
+            ticket = cache.ticket(shared, own, lead=not waited)
             if ticket is not None:
-                scope[_TICKET] = (ticket, min_position, context)
+                scope[_TICKET] = (ticket, min_position, context, None)
             return replay
         caller, client = caller_of(context)
         try:
@@ -137,6 +161,8 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             return replay  # refused by the executor's path, which reports it as specified
         self.metrics.count_result([])
         headers = {"etag": entry.etag}
+        if self.cache_bypass:  # the test-only mode also says which answers were hits
+            headers["x-chronicle-cache"] = "hit"
         if matches(request.headers.get("if-none-match"), entry.etag):
             answer = Response(status_code=304, headers=headers)
         else:
@@ -150,10 +176,14 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
 
     def _store(self, request: Request, result: ExecutionResult,
                processed: GraphQLHTTPResponse) -> None:
-        pending: tuple[Ticket, int | None, ChronicleContext] | None = request.scope.get(_TICKET)
+        pending: tuple[Ticket, int | None, ChronicleContext, Reads | None] | None = (
+            request.scope.get(_TICKET)
+        )
         if pending is None or self.cache is None:
             return
-        ticket, min_position, context = pending
+        ticket, min_position, context, reads = pending
+        if reads is None:
+            return
         extensions: dict[str, Any] = dict(processed.get("extensions") or {})
         if (result.errors or result.data is None or set(extensions) - {"cost"}
                 or context.operation_type is not OperationType.QUERY):
@@ -163,7 +193,8 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         except TypeError:  # an integer past 64 bits: rare enough to leave uncached
             return
         cost = int(extensions.get("cost", {}).get("requested", 1))
-        request.scope[_ETAG] = self.cache.store(ticket, data, cost, min_position)
+        request.scope[_ETAG] = self.cache.store(ticket, data, cost, min_position,
+                                                personal=context.read_caller, reads=reads)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
