@@ -125,6 +125,9 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                       read_model=read_model_tables())
         if settings.response_cache else None
     )
+    # The members' credentials for the token check, in memory while the users
+    # projection's notices are heard (resolvers.credentials).
+    credentials = Credentials()
     graphql = ChronicleGraphQL(
         build_schema(limits, quotas),
         metrics,
@@ -144,9 +147,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         # authenticated request), apart from the store's: see Services.reader.
         reader = reader_for(chronicle.engine)
         runner = chronicle.runner
-        # The members' credentials for the token check, in memory while the
-        # users projection's notices are heard (resolvers.credentials).
-        credentials = Credentials(positions=runner.positions)
+        credentials.positions = runner.positions
         app.state.chronicle = chronicle
         app.state.services = services_of(chronicle, reader, credentials)
         graphql.identities = Identities(chronicle.store, chronicle.bus)
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     metrics.watch_store(lambda: _store_metrics(app))
     if cache is not None:
         metrics.watch_cache(cache)
+    metrics.watch_credentials(credentials)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIds, metrics=metrics)  # outermost: refusals get ids and metrics
     return app
