@@ -13,6 +13,7 @@ another miss of the same shared key running waits for it, then looks again.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -128,20 +129,27 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
     async def _answer_from_cache(
         self, cache: ResponseCache, scope: Scope, receive: Receive, send: Send
     ) -> Receive | None:
-        """Answer from the cache (None), or a ``receive`` replaying the body for the executor."""
-        request = Request(scope, receive)
-        content_type = request.headers.get("content-type", "")
+        """Answer from the cache (None), or a ``receive`` replaying the body for the executor.
+
+        A hit is most of what a cached server does, so this path stays at the ASGI
+        level: the headers it needs in one pass, the body from ``receive``, the
+        answer as two ``send`` messages (no Request or Response objects).
+        """
+        headers = _wanted_headers(scope)
+        content_type = headers.get("content-type", "")
         if content_type.partition(";")[0].strip().lower() != "application/json":
             return receive  # the body was not read: the executor's path reads it
-        body = await request.body()
+        body = await _read_body(receive)
         replay = _replaying(body, receive)
-        if self.cache_bypass and request.headers.get("x-chronicle-cache") == "bypass":
+        if self.cache_bypass and headers.get("x-chronicle-cache") == "bypass":
             return replay
-        wanted = cacheable(body, request.headers.get("x-min-position"))
+        wanted = cacheable(body, headers.get("x-min-position"))
         if wanted is None:
             return replay  # anything unusual is the executor's to answer or refuse
         document, min_position = wanted
-        context = await self.get_context(request, Response())
+        context = await http_context(scope["app"].state.services, headers)
+        client = scope.get("client")
+        context.client = client[0] if client else None
         scope[_CONTEXT] = context
         shared, own = keys(document, context.identity())
         entry = cache.find(shared, own, min_position)
@@ -154,24 +162,25 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             if ticket is not None:
                 scope[_TICKET] = (ticket, min_position, context, None)
             return replay
-        caller, client = caller_of(context)
+        caller, address = caller_of(context)
         try:
-            charge = self.quotas.admit(caller, client, entry.cost)
+            charge = self.quotas.admit(caller, address, entry.cost)
         except RateLimited:
             return replay  # refused by the executor's path, which reports it as specified
         self.metrics.count_result([])
-        headers = {"etag": entry.etag}
+        sent = [(b"etag", entry.etag.encode())]
         if self.cache_bypass:  # the test-only mode also says which answers were hits
-            headers["x-chronicle-cache"] = "hit"
-        if matches(request.headers.get("if-none-match"), entry.etag):
-            answer = Response(status_code=304, headers=headers)
-        else:
-            cost = orjson.dumps({"cost": charge.as_extension()})
-            answer = Response(
-                b'{"data":' + entry.data + b',"extensions":' + cost + b"}",
-                media_type=media_type_header(_media_type(request)), headers=headers,
-            )
-        await answer(scope, receive, send)
+            sent.append((b"x-chronicle-cache", b"hit"))
+        if matches(headers.get("if-none-match"), entry.etag):
+            await send({"type": "http.response.start", "status": 304, "headers": sent})
+            await send({"type": "http.response.body", "body": b""})
+            return None
+        cost = orjson.dumps({"cost": charge.as_extension()})
+        answer = b'{"data":' + entry.data + b',"extensions":' + cost + b"}"
+        sent += [(b"content-length", str(len(answer)).encode()),
+                 (b"content-type", _content_type(headers.get("accept")))]
+        await send({"type": "http.response.start", "status": 200, "headers": sent})
+        await send({"type": "http.response.body", "body": answer})
         return None
 
     def _store(self, request: Request, result: ExecutionResult,
@@ -285,6 +294,38 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
 
 def _media_type(request: Request | WebSocket) -> str:
     return preferred_media_type(request.headers.get("accept"))
+
+
+_WANTED = frozenset({b"content-type", b"authorization", b"x-min-position", b"if-none-match",
+                     b"accept", b"x-chronicle-cache"})
+
+
+def _wanted_headers(scope: Scope) -> dict[str, str]:
+    """The request headers the cache looks at, decoded; the first of repeated ones
+    (as Starlette's ``Headers.get``)."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in _WANTED:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (as ``Request.body``; a client gone first: ClientDisconnect)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+@functools.lru_cache(maxsize=64)
+def _content_type(accept: str | None) -> bytes:
+    """The Content-Type header of a cached answer for the client's Accept (few distinct)."""
+    return media_type_header(preferred_media_type(accept)).encode("latin-1")
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:
