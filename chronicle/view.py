@@ -158,7 +158,9 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             entry = cache.find(shared, own, min_position)
         cache.count(entry is not None)
         if entry is None:
-            ticket = cache.ticket(shared, own, lead=not waited)
+            # Others wait only for a miss that need not wait for a position itself.
+            lead = not waited and (min_position is None or min_position <= cache.known_through())
+            ticket = cache.ticket(shared, own, lead=lead)
             if ticket is not None:
                 scope[_TICKET] = (ticket, min_position, context, None)
             return replay
