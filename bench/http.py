@@ -10,8 +10,8 @@ registered, published posts created), then wrk drives each with 32 connections:
 1. ``createPost`` mutations/s (each request a new published post, the tokens
    of the seeded members taking turns), with p50/p99 latency;
 2. ``posts(first: 20)`` with author, comment and like counts, queries/s, as
-   the members (each member's answer is cached apart) and anonymously (one
-   shared answer: the hot feed);
+   the members and anonymously (the feed reads nobody's identity, so the
+   members share one cached answer and anonymous callers another);
 3. a 90/10 mix: every tenth request of each connection a ``createPost``.
 
 Every request's answer is checked (HTTP 200 and no ``errors``): failures are

@@ -36,9 +36,11 @@ from chronicle.operations import healthz, metrics_endpoint, readyz
 from chronicle.response_cache import ResponseCache
 from chronicle.settings import Settings
 from chronicle.view import ChronicleGraphQL
-from events.reading import Reader, reader_for
+from events.reading import Reader, reader_for, watch_engine_reads
+from projections.runner import read_model_tables
 from resolvers.changes import FEED_PROJECTION
 from resolvers.context import Services
+from resolvers.credentials import Credentials, follow_notices
 from resolvers.hub import LiveHub
 from schema import build_schema
 from schema.identities import Identities
@@ -49,10 +51,11 @@ STATIC = Path(__file__).parent / "static"
 WEB_INDEX = STATIC / "web" / "index.html"
 HOME = (Path(__file__).parent / "templates" / "home.html").read_text()
 PROJECTIONS = frozenset({"posts", "users"})
-"""What the response cache's entries are tagged with (see chronicle.response_cache)."""
+"""The projections whose notices the response cache hears (see chronicle.response_cache)."""
 
 
-def services_of(chronicle: Chronicle, reader: Reader | None = None) -> Services:
+def services_of(chronicle: Chronicle, reader: Reader | None = None,
+                credentials: Credentials | None = None) -> Services:
     s = chronicle.settings
     return Services(
         store=chronicle.store,
@@ -67,6 +70,7 @@ def services_of(chronicle: Chronicle, reader: Reader | None = None) -> Services:
                     queue_size=s.live_queue_size,
                     applied=lambda: chronicle.runner.applied(FEED_PROJECTION)),
         reader=reader,
+        credentials=credentials,
     )
 
 
@@ -119,9 +123,13 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                     settings.max_query_cost)
     cache = (
         ResponseCache(max_entries=settings.response_cache_entries,
-                      max_bytes=settings.response_cache_bytes, tags=PROJECTIONS)
+                      max_bytes=settings.response_cache_bytes, projections=PROJECTIONS,
+                      read_model=read_model_tables())
         if settings.response_cache else None
     )
+    # The members' credentials for the token check, in memory while the users
+    # projection's notices are heard (resolvers.credentials).
+    credentials = Credentials()
     graphql = ChronicleGraphQL(
         build_schema(limits, quotas),
         metrics,
@@ -140,20 +148,25 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
         # The requests' own driver-level reader (the caller's role on every
         # authenticated request), apart from the store's: see Services.reader.
         reader = reader_for(chronicle.engine)
+        runner = chronicle.runner
+        credentials.positions = runner.positions
         app.state.chronicle = chronicle
-        app.state.services = services_of(chronicle, reader)
+        app.state.services = services_of(chronicle, reader, credentials)
         graphql.identities = Identities(chronicle.store, chronicle.bus)
         await graphql.identities.start()
-        following = None
+
+        async def applied() -> dict[str, int]:
+            return runner.positions()
+
+        following = [asyncio.create_task(
+            follow_notices(chronicle.bus, credentials, applied, "credentials"),
+            name="credentials",
+        )]
         if cache is not None:
-            runner = chronicle.runner
             cache.positions = runner.positions
-
-            async def applied() -> dict[str, int]:
-                return runner.positions()
-
-            following = asyncio.create_task(cache.follow(chronicle.bus, applied),
-                                            name="response cache")
+            watch_engine_reads(chronicle.engine)  # the cache's tags: what each answer read
+            following.append(asyncio.create_task(cache.follow(chronicle.bus, applied),
+                                                 name="response cache"))
         if freeze_heap:
             # What exists now (schema, SQLAlchemy metadata and caches, the modules)
             # lives as long as the process: out of the collector's sight, a full
@@ -170,10 +183,10 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
             yield
         finally:
             app.state.chronicle = None
-            if following is not None:
-                following.cancel()
+            for task in following:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await following
+                    await task
             try:
                 await graphql.identities.stop()
                 if app.state.services.hub is not None:
@@ -201,6 +214,7 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     if cache is not None:
         metrics.watch_cache(cache)
     metrics.watch_live(lambda: getattr(getattr(app.state, "services", None), "hub", None))
+    metrics.watch_credentials(credentials)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIds, metrics=metrics)  # outermost: refusals get ids and metrics
     return app

@@ -104,6 +104,10 @@ class Metrics:
         scrape; ``hub`` gives the running one, or None."""
         self.registry.register(LiveCollector(hub))
 
+    def watch_credentials(self, credentials: Any) -> None:
+        """Report how often the token check was answered from memory (``resolvers.credentials``)."""
+        self.registry.register(CredentialsCollector(credentials))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -156,6 +160,23 @@ class CacheCollector(Collector):
                                 value=len(c))
         yield GaugeMetricFamily("chronicle_response_cache_bytes", "Bytes of answers held",
                                 value=c.size_bytes)
+        yield GaugeMetricFamily("chronicle_response_cache_heard_position",
+                                "Position through which every projection's notices were heard",
+                                value=c.known_through())
+
+
+class CredentialsCollector(Collector):
+    """Token checks answered from memory, and those that read the users table."""
+
+    def __init__(self, credentials: Any) -> None:
+        self._credentials = credentials
+
+    def collect(self) -> Iterator[Metric]:
+        c = self._credentials
+        yield CounterMetricFamily("chronicle_credentials_memory_hits",
+                                  "Token checks answered from memory", value=c.hits)
+        yield CounterMetricFamily("chronicle_credentials_memory_misses",
+                                  "Token checks that read the users table", value=c.misses)
 
 
 class StoreCollector(Collector):

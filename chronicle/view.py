@@ -5,11 +5,15 @@ limits, cost, masking, media types). In front of it, for a POSTed JSON query
 without ``extensions``, the view looks for an answer in the response cache
 (``chronicle.response_cache``): a hit charges the caller's budget for the
 operation's cost and sends the stored bytes without executing; a miss runs
-the executor and stores a clean query answer for the next request.
+the executor, recording the tables it reads (``events.reading``) and whether
+it read who asks (``RequestContext.read_caller``), and stores a clean query
+answer for the next request under the key those allow. A miss that finds
+another miss of the same shared key running waits for it, then looks again.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -36,8 +40,9 @@ from chronicle.graphql_http import (
     refusal,
 )
 from chronicle.metrics import Metrics
-from chronicle.response_cache import Key, ResponseCache, Ticket, cacheable, matches, visibility
+from chronicle.response_cache import ResponseCache, Ticket, cacheable, keys, matches
 from domain.errors import RateLimited, Unauthenticated
+from events.reading import Reads, recording_reads
 from resolvers.context import Services
 from schema.context import (
     ChronicleContext,
@@ -57,7 +62,7 @@ GRAPHIQL_MISSING = (Path(__file__).parent / "templates" / "graphiql_missing.html
 _CONTEXT = "chronicle.context"
 """Scope key: the context the cache lookup built, reused by the executor."""
 _TICKET = "chronicle.cache_ticket"
-"""Scope key: a miss whose clean answer is to be stored (ticket, minPosition, context)."""
+"""Scope key: a miss whose clean answer is to be stored (ticket, minPosition, context, reads)."""
 _ETAG = "chronicle.etag"
 
 
@@ -79,7 +84,8 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         self.cache = cache
         self.next_frames = NextFrames()
         self.cache_bypass = cache_bypass
-        """Test-only (``CHRONICLE_RESPONSE_CACHE_BYPASS``): ``X-Chronicle-Cache: bypass``."""
+        """Test-only (``CHRONICLE_RESPONSE_CACHE_BYPASS``): ``X-Chronicle-Cache: bypass``
+        goes to the executor alone, and hits are marked ``X-Chronicle-Cache: hit``."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +99,7 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
                 receive = replay
             request = Request(scope, receive)
             try:
-                response = await self.run(request)
+                response = await self._run(request)
             except HTTPException as refused:  # strawberry's refusals, as GraphQL errors
                 response = refusal(refused.reason, refused.status_code, _media_type(request))
             etag = scope.get(_ETAG)
@@ -108,65 +114,103 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
             # so no "Exception in ASGI application" traceback to format and log.
             return
 
+    async def _run(self, request: Request) -> Response:
+        """The executor's answer; a miss to be stored records what it reads, and lets
+        the misses waiting for it look again once it is over."""
+        pending: tuple[Ticket, int | None, ChronicleContext, Reads] | None = (
+            request.scope.get(_TICKET)
+        )
+        if pending is None or self.cache is None:
+            return await self.run(request)
+        try:
+            with recording_reads() as reads:
+                request.scope[_TICKET] = (*pending[:3], reads)
+                return await self.run(request)
+        finally:
+            self.cache.land(pending[0])
+
     async def _answer_from_cache(
         self, cache: ResponseCache, scope: Scope, receive: Receive, send: Send
     ) -> Receive | None:
-        """Answer from the cache (None), or a ``receive`` replaying the body for the executor."""
-        request = Request(scope, receive)
-        content_type = request.headers.get("content-type", "")
+        """Answer from the cache (None), or a ``receive`` replaying the body for the executor.
+
+        A hit is most of what a cached server does, so this path stays at the ASGI
+        level: the headers it needs in one pass, the body from ``receive``, the
+        answer as two ``send`` messages (no Request or Response objects).
+        """
+        headers = _wanted_headers(scope)
+        content_type = headers.get("content-type", "")
         if content_type.partition(";")[0].strip().lower() != "application/json":
             return receive  # the body was not read: the executor's path reads it
-        body = await request.body()
+        body = await _read_body(receive)
         replay = _replaying(body, receive)
-        if self.cache_bypass and request.headers.get("x-chronicle-cache") == "bypass":
+        if self.cache_bypass and headers.get("x-chronicle-cache") == "bypass":
             return replay
-        wanted = cacheable(body, request.headers.get("x-min-position"))
+        wanted = cacheable(body, headers.get("x-min-position"))
         if wanted is None:
             return replay  # anything unusual is the executor's to answer or refuse
-        (query, name, variables), min_position = wanted
-        context = await self.get_context(request, Response())
+        document, min_position = wanted
+        context = await http_context(scope["app"].state.services, headers)
+        client = scope.get("client")
+        context.client = client[0] if client else None
         scope[_CONTEXT] = context
-        key: Key = (query, name, variables, *visibility(context.actor))
-        entry = cache.get(key, min_position)
+        shared, own = keys(document, context.identity())
+        entry = cache.find(shared, own, min_position)
+        waited = entry is None and await cache.wait_for_flight(shared)
+        if waited:
+            entry = cache.find(shared, own, min_position)
+        cache.count(entry is not None)
         if entry is None:
-            ticket = cache.ticket(key)
+            # Others wait only for a miss that need not wait for a position itself.
+            lead = not waited and (min_position is None or min_position <= cache.known_through())
+            ticket = cache.ticket(shared, own, lead=lead)
             if ticket is not None:
-                scope[_TICKET] = (ticket, min_position, context)
+                scope[_TICKET] = (ticket, min_position, context, None)
             return replay
-        caller, client = caller_of(context)
+        caller, address = caller_of(context)
         try:
-            charge = self.quotas.admit(caller, client, entry.cost)
+            charge = self.quotas.admit(caller, address, entry.cost)
         except RateLimited:
             return replay  # refused by the executor's path, which reports it as specified
         self.metrics.count_result([])
-        headers = {"etag": entry.etag}
-        if matches(request.headers.get("if-none-match"), entry.etag):
-            answer = Response(status_code=304, headers=headers)
-        else:
-            cost = orjson.dumps({"cost": charge.as_extension()})
-            answer = Response(
-                b'{"data":' + entry.data + b',"extensions":' + cost + b"}",
-                media_type=media_type_header(_media_type(request)), headers=headers,
-            )
-        await answer(scope, receive, send)
+        sent = [(b"etag", entry.etag.encode())]
+        if self.cache_bypass:  # the test-only mode also says which answers were hits
+            sent.append((b"x-chronicle-cache", b"hit"))
+        if matches(headers.get("if-none-match"), entry.etag):
+            await send({"type": "http.response.start", "status": 304, "headers": sent})
+            await send({"type": "http.response.body", "body": b""})
+            return None
+        cost = orjson.dumps({"cost": charge.as_extension()})
+        answer = b'{"data":' + entry.data + b',"extensions":' + cost + b"}"
+        sent += [(b"content-length", str(len(answer)).encode()),
+                 (b"content-type", _content_type(headers.get("accept")))]
+        await send({"type": "http.response.start", "status": 200, "headers": sent})
+        await send({"type": "http.response.body", "body": answer})
         return None
 
     def _store(self, request: Request, result: ExecutionResult,
                processed: GraphQLHTTPResponse) -> None:
-        pending: tuple[Ticket, int | None, ChronicleContext] | None = request.scope.get(_TICKET)
+        pending: tuple[Ticket, int | None, ChronicleContext, Reads | None] | None = (
+            request.scope.get(_TICKET)
+        )
         if pending is None or self.cache is None:
             return
-        ticket, min_position, context = pending
+        ticket, min_position, context, reads = pending
+        if reads is None:
+            return
         extensions: dict[str, Any] = dict(processed.get("extensions") or {})
         if (result.errors or result.data is None or set(extensions) - {"cost"}
                 or context.operation_type is not OperationType.QUERY):
             return  # mutations, subscriptions, errors and unknown extensions stay uncached
         try:
-            data = orjson.dumps(processed["data"])
+            # A copy of the right size to keep: orjson's own output holds at least 4 KiB
+            # (the cache's byte bound counts len(data)).
+            data = bytes(memoryview(orjson.dumps(processed["data"])))
         except TypeError:  # an integer past 64 bits: rare enough to leave uncached
             return
         cost = int(extensions.get("cost", {}).get("requested", 1))
-        request.scope[_ETAG] = self.cache.store(ticket, data, cost, min_position)
+        request.scope[_ETAG] = self.cache.store(ticket, data, cost, min_position,
+                                                personal=context.read_caller, reads=reads)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -261,6 +305,38 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
 
 def _media_type(request: Request | WebSocket) -> str:
     return preferred_media_type(request.headers.get("accept"))
+
+
+_WANTED = frozenset({b"content-type", b"authorization", b"x-min-position", b"if-none-match",
+                     b"accept", b"x-chronicle-cache"})
+
+
+def _wanted_headers(scope: Scope) -> dict[str, str]:
+    """The request headers the cache looks at, decoded; the first of repeated ones
+    (as Starlette's ``Headers.get``)."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in _WANTED:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (as ``Request.body``; a client gone first: ClientDisconnect)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+@functools.lru_cache(maxsize=64)
+def _content_type(accept: str | None) -> bytes:
+    """The Content-Type header of a cached answer for the client's Accept (few distinct)."""
+    return media_type_header(preferred_media_type(accept)).encode("latin-1")
 
 
 def _replaying(body: bytes, receive: Receive) -> Receive:

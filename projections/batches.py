@@ -46,6 +46,15 @@ class GenerationTables:
     parked: int = 0
     """Events parked in its dead-letter storage."""
 
+    def changed(self, written: set[str | None]) -> list[str] | None:
+        """The tables of this generation ``written`` names, by their names in the
+        projection (``posts``, not ``posts_g3``); None if anything else was written
+        (a statement of unknown table): then nobody may assume what did not change."""
+        names = {table.name: name for name, table in self.tables.items()}
+        if not written <= names.keys():
+            return None
+        return sorted(names[t] for t in written if t is not None)
+
     @classmethod
     def of(
         cls,

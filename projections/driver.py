@@ -9,6 +9,12 @@ wake-up (a bus notice) or the poll, whichever comes first: a lost notice
 delays, it never loses work. A rebuild fills the next generation a batch at a
 time between live batches, so the live generation keeps being updated and
 served, and is swapped in once it has caught up with the live one.
+
+Every applied batch is announced on ``PROJECTIONS_CHANNEL`` with its position,
+its row ``changes`` (the live feeds') and the ``tables`` it wrote, by their
+names in the projection, as :class:`~projections.projection.Writes` noted
+them. A notice without ``tables`` (a swapped generation, a write of unknown
+table) may have changed anything.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from projections.generations import Generations
 from projections.lease import lease_for
 from projections.projection import Change, Projection
 from projections.retry import Retried, retry_requested
+from projections.rows import recording_writes
 from projections.waiting import Progress, result_or_none, wait_at_most
 
 log = logging.getLogger(__name__)
@@ -184,10 +191,11 @@ class Driver:
         # commits without fsync: nothing served has caught up yet (see ``writing``).
         catching_up = not self.caught_up
         limit = self._rebuild_batch_size if catching_up else self._batch_size
-        applied = await self._advance(self.live, limit, relaxed=catching_up)
+        with recording_writes() as written:
+            applied = await self._advance(self.live, limit, relaxed=catching_up)
         if applied.position != before:
             self._progress.notify()
-            await self._publish(applied.position, applied.changes)
+            await self._publish(applied.position, applied.changes, self.live.changed(written))
         self.caught_up = self.caught_up or applied.caught_up
         busy = not applied.caught_up
         discover = applied.events == 0 or self._steps % DISCOVER_EVERY == 0
@@ -237,10 +245,11 @@ class Driver:
     async def retry_parked(self) -> Retried:
         """Carry out the retries of parked events asked for (``projections.retry``)."""
         self.retry_wanted = False
-        done = await retry_requested(self._engine, self._store, self.live, self._turn)
+        with recording_writes() as written:
+            done = await retry_requested(self._engine, self._store, self.live, self._turn)
         if done.applied or done.failed:
             self._progress.notify()
-            await self._publish(self.live.position, done.changes)
+            await self._publish(self.live.position, done.changes, self.live.changed(written))
         return done
 
     async def _take_read_ahead(self, generation: int) -> Batch | None:
@@ -257,13 +266,17 @@ class Driver:
         await self.generations.swap(target)
         self.caught_up = True
         self._progress.notify()
-        await self._publish(target.position, [])
+        await self._publish(target.position, [], None)  # a new generation: anything changed
 
-    async def _publish(self, position: int, changes: list[Change]) -> None:
-        await self._bus.publish(PROJECTIONS_CHANNEL, {
+    async def _publish(self, position: int, changes: list[Change], tables: list[str] | None
+                       ) -> None:
+        notice: dict[str, object] = {
             "projection": self.name, "generation": self.live.generation,
             "position": position, "changes": changes, "owner": self._owner,
-        })
+        }
+        if tables is not None:
+            notice["tables"] = tables
+        await self._bus.publish(PROJECTIONS_CHANNEL, notice)
 
     # --- state from the database ---------------------------------------------
 

@@ -4,7 +4,10 @@ A projection folds a whole batch in memory (load the touched rows once, apply
 the small per-event functions, write back with a handful of ``executemany``
 statements: ``projections.rows``) because one statement per event would cap a
 rebuild far below the 20 000 events/s the product needs. The runner opens the
-transaction and moves the checkpoint in it; ``apply`` only ever writes rows.
+transaction and moves the checkpoint in it; ``apply`` only ever writes rows,
+and only through ``projections.rows.Writes``, which notes every table it writes
+(``recording_writes``): the runner's notices name them, and the response cache
+evicts by them.
 """
 
 from __future__ import annotations

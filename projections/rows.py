@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -22,6 +23,22 @@ from sqlalchemy import BindParameter, DateTime, Dialect, Table, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Row = dict[str, Any]
+
+_written: ContextVar[set[str | None] | None] = ContextVar("chronicle_written", default=None)
+"""The tables written since ``recording_writes`` began (None in it: a statement whose
+table is unknown)."""
+
+
+@contextmanager
+def recording_writes() -> Iterator[set[str | None]]:
+    """Note the name of every table :class:`Writes` writes in the block."""
+    written: set[str | None] = set()
+    token = _written.set(written)
+    try:
+        yield written
+    finally:
+        _written.reset(token)
+
 
 IN_CHUNK = 500
 """Ids per ``IN (...)`` list: far below SQLite's and asyncpg's bound-parameter limits."""
@@ -61,7 +78,7 @@ async def delete_rows(out: Writes, table: Table, column: str, keys: Iterable[Any
     """Delete every row whose ``column`` is one of ``keys``, a few ``IN`` lists at a time."""
     sql = _keyed(table, column, out.dialect, delete=True)
     for part in _in_lists(keys):
-        await out.send(sql, part)
+        await out.send(sql, part, table.name)
 
 
 def _in_lists(keys: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
@@ -104,9 +121,13 @@ class Writes:
         """The aiosqlite connection under ``conn``, or None."""
         self._sent: asyncio.Future[Any] | None = None
 
-    async def send(self, sql: str, params: Any) -> None:
-        """Execute ``sql`` with ``params`` (a list: ``executemany``) once the statement
-        sent before has succeeded (its error is raised here)."""
+    async def send(self, sql: str, params: Any, table: str | None) -> None:
+        """Execute ``sql``, a write to ``table`` (None: unknown), with ``params`` (a
+        list: ``executemany``) once the statement sent before has succeeded (its
+        error is raised here)."""
+        written = _written.get()
+        if written is not None:
+            written.add(table)
         await self.flush()
         if self._driver is None:
             await self.conn.exec_driver_sql(sql, params)
@@ -144,6 +165,7 @@ async def writes(conn: AsyncConnection) -> AsyncIterator[Writes]:
 
 @dataclass(frozen=True)
 class _Statement:
+    table: str
     sql: str
     columns: tuple[str, ...]
     """The row key feeding each positional parameter, in order."""
@@ -155,7 +177,7 @@ def _positional(table: Table, dialect: Dialect, statement: Any, prefix: int) -> 
     names = tuple(name[prefix:] for name in compiled.positiontup or ())
     assert names, "a positional paramstyle is expected"
     processors = tuple(_bind_processor(table.c[name].type, dialect) for name in names)
-    return _Statement(compiled.string, names, processors)
+    return _Statement(table.name, compiled.string, names, processors)
 
 
 def _bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -207,7 +229,7 @@ async def insert_tuples(
     if statement.columns != columns or any(statement.processors):
         raise ValueError(f"{table.name}: {columns} are not its columns, in order, as they are")
     if rows:
-        await out.send(statement.sql, rows)
+        await out.send(statement.sql, rows, table.name)
 
 
 async def update_rows(
@@ -237,7 +259,7 @@ async def _execute_many(out: Writes, statement: _Statement, rows: list[Row]) -> 
             for i, process in converted:
                 mutable[i] = process(mutable[i])
             values[index] = tuple(mutable)
-    await out.send(statement.sql, values)
+    await out.send(statement.sql, values, statement.table)
 
 
 @dataclass(frozen=True)
@@ -246,13 +268,16 @@ class Positional:
 
     sql: str
     names: tuple[str, ...]
+    table: str | None = None
+    """The table it writes (None: unknown)."""
 
 
 def positional(statement: Any, dialect: Dialect) -> Positional:
     compiled = statement.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
     assert names, "a positional paramstyle is expected"
-    return Positional(compiled.string, names)
+    table = getattr(statement, "table", None)
+    return Positional(compiled.string, names, getattr(table, "name", None))
 
 
 async def execute_many(out: Writes, statement: Positional, params: list[Row]) -> None:
@@ -262,7 +287,7 @@ async def execute_many(out: Writes, statement: Positional, params: list[Row]) ->
         get = itemgetter(*statement.names)
         one = len(statement.names) == 1
         values = [(get(p),) for p in params] if one else list(map(get, params))
-        await out.send(statement.sql, values)
+        await out.send(statement.sql, values, statement.table)
 
 
 def _memoized(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:

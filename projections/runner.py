@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import MetaData
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -81,6 +82,14 @@ class ProjectionStatusInfo:
 
 def default_projections() -> list[Projection]:
     return [UsersProjection(), PostsProjection()]
+
+
+def read_model_tables() -> frozenset[str]:
+    """Every read table's name in its projection (``posts``, ``user_posts`` …), the
+    names the notices' ``tables`` use."""
+    return frozenset(
+        name for p in default_projections() for name in p.tables(MetaData(), "")
+    )
 
 
 class ProjectionRunner:

@@ -5,13 +5,23 @@ websocket *operation*. DataLoaders cache for the lifetime of the context, so a
 context shared by every event of a long-lived socket would serve stale rows
 (docs/architecture.md, "One context per socket"): subscriptions call
 :meth:`RequestContext.forget_loaders` before each result they emit.
+
+**Who asks is read through one seam.** ``context.actor`` is a descriptor that
+records every read (``read_caller``): an answer whose execution never read it
+is the same for every caller of its visibility class, so the response cache
+(``chronicle.response_cache``) may share it. The class itself (anonymous,
+member, admin) is part of every cache key, so :attr:`RequestContext.is_admin`
+does not record. The transport's own bookkeeping before and around the
+executor (the token check, the cache key, the cost budget) reads
+:meth:`RequestContext.identity`, which records nothing: resolvers never call
+it (``tests/unit/test_caller_reads.py`` keeps it so).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, overload
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +36,7 @@ if TYPE_CHECKING:
     from events.reading import Reader
     from events.store import SqlEventStore
     from projections.runner import ProjectionRunner
+    from resolvers.credentials import Credentials
     from resolvers.hub import LiveHub
 
 Execute = Callable[[Command, Actor | None, str | None], Awaitable[Outcome]]
@@ -55,9 +66,37 @@ class Services:
     the pool into overflow, opening and closing connections. Without one (tests
     that build Services by hand) those lookups go through the engine."""
 
+    credentials: Credentials | None = None
+    """Members' credentials in memory for the token check (``resolvers.credentials``);
+    without it every authenticated request reads them from the users table."""
+
     def driver_reader(self) -> Reader:
         """The reader for driver-level reads: ``reader``, else one over the engine."""
         return self.reader if self.reader is not None else EngineReader(self.engine)
+
+
+class _RecordedCaller:
+    """``RequestContext.actor``: reading it marks the answer as depending on who asks.
+
+    A descriptor-typed dataclass field (the ``dataclasses`` module documents
+    them): the constructor's ``actor=`` goes through ``__set__``, and having no
+    class-level default keeps the argument required.
+    """
+
+    @overload
+    def __get__(self, obj: None, owner: Any = None) -> _RecordedCaller: ...
+    @overload
+    def __get__(self, obj: RequestContext, owner: Any = None) -> Actor | None: ...
+
+    def __get__(self, obj: RequestContext | None, owner: Any = None
+                ) -> Actor | _RecordedCaller | None:
+        if obj is None:
+            raise AttributeError("actor")  # no default: the dataclass field is required
+        obj.read_caller = True
+        return obj._actor
+
+    def __set__(self, obj: RequestContext, value: Actor | None) -> None:
+        obj._actor = value
 
 
 @dataclass
@@ -71,17 +110,23 @@ class RequestContext:
     """
 
     services: Services
-    actor: Actor | None
     request_id: str
+    actor: _RecordedCaller = _RecordedCaller()
+    """Who asks (None: anonymous), required (see ``_RecordedCaller``). Reading it sets
+    ``read_caller``."""
     min_position: int | None = None
+    read_caller: bool = field(default=False, init=False)
+    """Something read ``actor`` since the context was made: the answer may be the caller's own."""
+    _actor: Actor | None = field(default=None, init=False, repr=False)
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
             services = self.services
+            # The loaders read the caller only when a caller-keyed row is asked for.
             self._loaders = Loaders(services.driver_reader(), services.engine.dialect,
-                                    services.runner, self.actor)
+                                    services.runner, lambda: self.actor)
         return self._loaders
 
     def renew_loaders(self) -> Loaders:
@@ -95,4 +140,10 @@ class RequestContext:
 
     @property
     def is_admin(self) -> bool:
-        return self.actor is not None and self.actor.is_admin
+        """The caller's visibility class is admin: part of every cache key, so not recorded."""
+        return self._actor is not None and self._actor.is_admin
+
+    def identity(self) -> Actor | None:
+        """Who asks, *without* recording it: for the transport's bookkeeping only (the
+        token check, the response cache's key, the cost budget), never for an answer."""
+        return self._actor

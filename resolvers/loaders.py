@@ -46,12 +46,14 @@ def _ids(ids: Sequence[str]) -> dict[str, Any]:
 
 class Loaders:
     def __init__(
-        self, reader: Reader, dialect: Dialect, read_model: ReadModel, actor: Actor | None
+        self, reader: Reader, dialect: Dialect, read_model: ReadModel,
+        actor: Callable[[], Actor | None],
     ) -> None:
         self._reader = reader
         self._dialect = dialect
         self._read_model = read_model
         self._actor = actor
+        """Who asks, read only by the caller-keyed loader (reading it is recorded)."""
         self.user = DataLoader[str, UserRow | None](self._load_users)
         self.post = DataLoader[str, PostRow | None](self._load_posts)
         self.liked_by_me = DataLoader[str, bool](self._load_liked_by_me)
@@ -77,7 +79,8 @@ class Loaders:
         return [found.get(i) for i in ids]
 
     async def _load_liked_by_me(self, post_ids: list[str]) -> Sequence[bool]:
-        if self._actor is None:
+        actor = self._actor()
+        if actor is None:
             return [False] * len(post_ids)
         likes = self._read_model.tables().likes
         statement = _by_ids(
@@ -88,7 +91,7 @@ class Loaders:
             self._dialect,
         )
         rows = await statement.fetch(
-            self._reader, {**_ids(post_ids), "user_id": self._actor.user_id}
+            self._reader, {**_ids(post_ids), "user_id": actor.user_id}
         )
         liked = {row["post_id"] for row in rows}
         return [p in liked for p in post_ids]

@@ -52,7 +52,8 @@ def visible_to(actor: Actor | None, post: PostRow) -> bool:
 
 
 def can_see(ctx: RequestContext, post: PostRow) -> bool:
-    return visible_to(ctx.actor, post)
+    # A published post is everyone's: who asks is read only for the others.
+    return post.status == PUBLISHED or visible_to(ctx.actor, post)
 
 
 async def post_by_id(ctx: RequestContext, post_id: str) -> PostRow | None:

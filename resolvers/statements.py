@@ -6,7 +6,9 @@ that is most of a feed page's read (see ``events.reading``). The hot reads
 build their statement with named ``bindparam`` values, compile it once for
 the dialect, and run the SQL through the request's driver-level
 :class:`~events.reading.Reader`, applying the columns' own result processors
-(SQLite hands back datetimes as text) so the rows equal the engine's.
+(SQLite hands back datetimes as text) so the rows equal the engine's. Each
+statement names the tables it reads to the reader (``events.reading``), for
+the response cache's tags.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
-from events.reading import Reader
+from events.reading import Reader, tables_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ class DriverSelect:
     processors: tuple[Callable[[Any], Any] | None, ...]
     converts: bool
     """Some column has a result processor (decided when compiled, not per fetch)."""
+    tables: frozenset[str] | None = None
+    """The tables the statement reads (None: unknown), found when it was compiled."""
 
     def params(self, values: Mapping[str, Any]) -> list[Any]:
         params = []
@@ -42,7 +46,7 @@ class DriverSelect:
         return params
 
     async def fetch(self, reader: Reader, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        rows = await reader.fetch_small(self.sql, self.params(values))
+        rows = await reader.fetch_small(self.sql, self.params(values), self.tables)
         keys, processors = self.keys, self.processors
         if not self.converts:
             return [dict(zip(keys, row, strict=True)) for row in rows]
@@ -65,6 +69,7 @@ def compile_select(statement: Select[Any], dialect: Dialect) -> DriverSelect:
         keys=tuple(str(c.key) for c in columns),
         processors=processors,
         converts=any(processors),
+        tables=tables_in(statement),
     )
 
 

@@ -29,6 +29,7 @@ from domain.security import TokenClaims
 from events.reading import DriverQuery
 from resolvers.consistency import wait_for_position
 from resolvers.context import RequestContext, Services
+from resolvers.credentials import Credential
 
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "chronicle_request_id", default=None
@@ -105,30 +106,47 @@ async def actor_for(services: Services, token: str | None) -> Actor | None:
 async def identify(services: Services, token: str) -> tuple[Actor, TokenClaims] | None:
     """The caller ``token`` names and what it says, or None if it names nobody now:
     forged, damaged or expired, its user forgotten, or issued before their
-    latest password change."""
+    latest password change.
+
+    The member's row comes from ``services.credentials`` (memory, exact while
+    the users projection's notices are heard: ``resolvers.credentials``), else
+    from the users table."""
     try:
         claims = services.tokens.claims(token)
     except Unauthenticated:
         return None
+    memory = services.credentials
+    known, found = memory.known(claims.user_id) if memory is not None else (False, None)
+    if not known:
+        ticket = memory.ticket() if memory is not None else None
+        found = await read_credential(services, claims.user_id)
+        if memory is not None:
+            memory.keep(ticket, claims.user_id, found)
+    if found is not None and (
+        found.forgotten or (found.version is not None and claims.credentials < found.version)
+    ):
+        return None  # forgotten, or the password changed since the token was issued
+    # A user registered a moment ago may not be projected yet: a member.
+    actor = Actor(user_id=claims.user_id, role=found.role if found is not None else "MEMBER")
+    return actor, claims
+
+
+async def read_credential(services: Services, user_id: str) -> Credential | None:
+    """The member's role, forgotten flag and credential version from the users table."""
     # One driver-level statement (see Services.reader): this runs for every
-    # authenticated request before any field resolves.
+    # authenticated request that memory does not answer, before any field resolves.
     users = services.runner.tables().users
     # A generation of the older shape (until its rebuild) has no credentials column.
     credentials = ", credentials" if "credentials" in users.c else ""
     reader = services.driver_reader()
     query = DriverQuery(reader.dialect)
     table = services.engine.dialect.identifier_preparer.format_table(users)
-    sql = (
-        f"SELECT role, forgotten{credentials} FROM {table} "
-        f"WHERE id = {query.param(claims.user_id)}"
-    )
-    rows = await reader.fetch_small(sql, query.params)
-    row = rows[0] if rows else None
-    if row is not None and (row[1] or (credentials and claims.credentials < row[2])):
-        return None  # forgotten, or the password changed since the token was issued
-    # A user registered a moment ago may not be projected yet: a member.
-    actor = Actor(user_id=claims.user_id, role=row[0] if row is not None else "MEMBER")
-    return actor, claims
+    sql = f"SELECT role, forgotten{credentials} FROM {table} WHERE id = {query.param(user_id)}"
+    rows = await reader.fetch_small(sql, query.params, (users.name,))
+    if not rows:
+        return None
+    row = rows[0]
+    return Credential(str(row[0]), bool(row[1]), int(row[2]) if credentials else None)
 
 
 async def http_context(services: Services, headers: Mapping[str, str]) -> ChronicleContext:

@@ -47,6 +47,7 @@ from strawberry.types.graphql import OperationType
 
 from domain.errors import InvalidInput, RateLimited
 from resolvers.consistency import StaleRead
+from resolvers.context import RequestContext
 from schema.adapters import graphql_core_schema
 from schema.context import ChronicleContext, operation_context, wait_for_requested_position
 from schema.cost import operation_cost, root_field_count
@@ -151,7 +152,8 @@ def admit(
 
 def caller_of(context: Any) -> tuple[str, str]:
     """Whose budget an operation spends, and the client address registrations count by."""
-    actor = getattr(context, "actor", None)
+    # identity(): the budget's owner is bookkeeping, not part of any answer.
+    actor = context.identity() if isinstance(context, RequestContext) else None
     client = getattr(context, "client", None) or "unknown"
     return caller_key(actor.user_id if actor is not None else None, client), client
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import scaled_out_pair
-from tests.e2e.members import register
+from tests.e2e.members import PASSWORD, register
 from tests.e2e.posts_api import create
 from tests.e2e.server import Api, Server
 
@@ -56,3 +56,28 @@ async def test_a_write_through_one_process_evicts_the_others_answers(
             await asyncio.sleep(0.05)
         else:
             raise AssertionError("the follower kept serving the answer from before the write")
+
+
+async def test_a_password_changed_through_one_process_retires_the_token_on_the_other(
+    pair: tuple[Server, Server],
+) -> None:
+    owner, follower = pair
+    writer, reader = Api(owner), Api(follower)
+    member = await register(writer)
+    me = "{ me { id } }"
+    for _ in range(30):  # the follower learns of the member from the owner's notices
+        if (await reader(me, token=member.token))["me"] is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert (await reader(me, token=member.token))["me"] == {"id": member.id}  # in memory
+    change = """mutation C($input: ChangePasswordInput!) { changePassword(input: $input) {
+      position } }"""
+    await writer(change, {"input": {"currentPassword": PASSWORD,
+                                    "newPassword": "another long secret"}},
+                 token=member.token)
+    # The follower's memory forgets the member when the owner's notice arrives over Redis.
+    for _ in range(200):
+        if (await reader(me, token=member.token))["me"] is None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the follower kept accepting a token retired by a password change")

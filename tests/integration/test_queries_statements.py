@@ -8,7 +8,7 @@ here so that the projection runner's statements are not counted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -70,13 +70,15 @@ class CountedReader:
         if self.counter is not None:
             self.counter.statements.append(sql)
 
-    async def fetch(self, sql: str, params: Sequence[Any]) -> Rows:
+    async def fetch(self, sql: str, params: Sequence[Any],
+                    tables: Collection[str] | None = None) -> Rows:
         self._count(sql)
-        return await self.inner.fetch(sql, params)
+        return await self.inner.fetch(sql, params, tables)
 
-    async def fetch_small(self, sql: str, params: Sequence[Any]) -> Rows:
+    async def fetch_small(self, sql: str, params: Sequence[Any],
+                          tables: Collection[str] | None = None) -> Rows:
         self._count(sql)
-        return await self.inner.fetch_small(sql, params)
+        return await self.inner.fetch_small(sql, params, tables)
 
     async def close(self) -> None:
         await self.inner.close()
