@@ -36,7 +36,8 @@ from chronicle.operations import healthz, metrics_endpoint, readyz
 from chronicle.response_cache import ResponseCache
 from chronicle.settings import Settings
 from chronicle.view import ChronicleGraphQL
-from events.reading import Reader, reader_for, watch_engine_reads
+from events.read_recording import watch_engine_reads
+from events.reading import Reader, reader_for
 from projections.runner import read_model_tables
 from resolvers.changes import FEED_PROJECTION
 from resolvers.context import Services

@@ -22,7 +22,7 @@ read. There is no time to live.
   nothing and appears in no resolver.
 - **What**: the ``data`` of query answers without errors, serialized, with the
   operation's cost (the budget is charged again on every hit) and an ETag.
-- **Tags**: the read tables the execution read (``events.reading``: every
+- **Tags**: the read tables the execution read (``events.read_recording``: every
   driver-level read names its tables, every statement through the engine is
   seen by SQLAlchemy's ``before_execute`` event), by their names in the
   projections. A notice evicts the entries tagged with a table it names.
@@ -62,7 +62,7 @@ import orjson
 from domain.errors import InvalidInput
 from domain.ports import Actor
 from events.bus import Bus
-from events.reading import Reads
+from events.read_recording import Reads
 from resolvers.credentials import follow_notices
 from schema.context import parse_position
 

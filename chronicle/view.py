@@ -5,7 +5,7 @@ limits, cost, masking, media types). In front of it, for a POSTed JSON query
 without ``extensions``, the view looks for an answer in the response cache
 (``chronicle.response_cache``): a hit charges the caller's budget for the
 operation's cost and sends the stored bytes without executing; a miss runs
-the executor, recording the tables it reads (``events.reading``) and whether
+the executor, recording the tables it reads (``events.read_recording``) and whether
 it read who asks (``RequestContext.read_caller``), and stores a clean query
 answer for the next request under the key those allow. A miss that finds
 another miss of the same shared key running waits for it, then looks again.
@@ -42,7 +42,7 @@ from chronicle.graphql_http import (
 from chronicle.metrics import Metrics
 from chronicle.response_cache import ResponseCache, Ticket, cacheable, keys, matches
 from domain.errors import RateLimited, Unauthenticated
-from events.reading import Reads, recording_reads
+from events.read_recording import Reads, recording_reads
 from resolvers.context import Services
 from schema.context import (
     ChronicleContext,

@@ -21,7 +21,8 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
-from events.reading import Reader, tables_in
+from events.read_recording import tables_in
+from events.reading import Reader
 
 
 @dataclass(frozen=True, slots=True)
