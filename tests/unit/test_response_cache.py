@@ -6,7 +6,7 @@ import asyncio
 
 from chronicle.response_cache import ANY, Key, ResponseCache, etag_of, keys, matches
 from domain.ports import Actor
-from events.reading import Reads
+from events.read_recording import Reads
 
 PROJECTIONS = frozenset({"posts", "users"})
 READ_MODEL = frozenset({"posts", "likes", "users", "user_posts", "comments"})
