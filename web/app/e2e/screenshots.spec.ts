@@ -30,7 +30,7 @@ test("screenshots of the main pages, light and dark, desktop and phone", async (
   const dir = join(testInfo.project.outputDir, "screenshots");
   for (const scheme of ["light", "dark"] as const) {
     for (const [size, viewport] of Object.entries(viewports)) {
-      const { context, page } = await open(browser, server.url, consoleErrors, scheme);
+      const { context, page } = await open(browser, server.url, consoleErrors, { colorScheme: scheme });
       await page.setViewportSize(viewport);
       const shot = async (name: string) => {
         await page.screenshot({ path: join(dir, `${name}-${scheme}-${size}.png`), fullPage: false });

@@ -4,6 +4,7 @@ import { Link, useSearchParams } from "react-router";
 import { useServices } from "../apollo/context";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
 import { PostCard, PostCardFragment } from "../components/PostCard";
+import { TimeTravel, momentOf } from "../components/TimeTravel";
 import { graphql } from "../gql";
 import type { PostCard_PostFragment } from "../gql/graphql";
 import { useReconnects } from "../hooks/useConnection";
@@ -60,59 +61,55 @@ export const FeedUpdates = graphql(`
   }
 `);
 
+export const PositionAtQuery = graphql(`
+  query PositionAt($time: DateTime!) {
+    positionAt(time: $time)
+  }
+`);
+
 export function FeedPage() {
   const [params] = useSearchParams();
   const tag = params.get("tag") || null;
   const author = params.get("author") || null;
-  const asOf = /^\d+$/.test(params.get("asOf") ?? "") ? params.get("asOf") : null;
+  const moment = momentOf(params);
+  const filters = `${tag ?? ""}|${author ?? ""}`;
   return (
     <>
       <h1 className="page-title">{tag ? `#${tag}` : author ? `Posts by ${author}` : "Latest posts"}</h1>
       <FeedFilters tag={tag} author={author} />
-      <TimeTravel asOf={asOf} />
-      {/* A fresh feed (and pill) per filter: the URL is the state. */}
-      {asOf ? (
-        <PastFeed key={`${tag ?? ""}|${author ?? ""}|${asOf}`} tag={tag} author={author} asOf={asOf} />
+      {/* A fresh feed (and pill) per filter and moment: the URL is the state. */}
+      {moment.kind === "time" ? (
+        <PastFeedAtTime key={`${filters}|${moment.at.toISOString()}`} tag={tag} author={author} at={moment.at} />
       ) : (
-        <Feed key={`${tag ?? ""}|${author ?? ""}`} tag={tag} author={author} />
+        <>
+          <TimeTravel moment={moment} />
+          {moment.kind === "position" ? (
+            <PastFeed key={`${filters}|${moment.asOf}`} tag={tag} author={author} asOf={moment.asOf} />
+          ) : (
+            <Feed key={filters} tag={tag} author={author} />
+          )}
+        </>
       )}
     </>
   );
 }
 
-/** Choose a position in the log: the feed as it stood then. */
-function TimeTravel({ asOf }: { asOf: string | null }) {
-  const [params, setParams] = useSearchParams();
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const value = String(new FormData(event.currentTarget).get("asOf") ?? "").trim();
-    const next = new URLSearchParams(params);
-    if (/^\d+$/.test(value)) next.set("asOf", value);
-    else next.delete("asOf");
-    setParams(next);
-  }
-  const now = new URLSearchParams(params);
-  now.delete("asOf");
+/** The feed as it stood at an instant: the log's position then, then the feed at that position. */
+function PastFeedAtTime({ tag, author, at }: { tag: string | null; author: string | null; at: Date }) {
+  // A time after the newest event answers the head, which moves: never cached.
+  const { data, error, loading } = useQuery(PositionAtQuery, { variables: { time: at.toISOString() }, fetchPolicy: "no-cache" });
+  const position = data?.positionAt ?? null;
   return (
     <>
-      <form className="filters time-travel" aria-label="Time travel" onSubmit={submit} key={asOf ?? "now"}>
-        <label>
-          As of position
-          <input name="asOf" inputMode="numeric" pattern="[0-9]*" defaultValue={asOf ?? ""} placeholder="now" />
-        </label>
-        <button type="submit">Show the past</button>
-      </form>
-      {asOf && (
-        <div className="notice notice-past" role="note" aria-label="Viewing the past">
-          <strong>You are looking at the past:</strong> the public feed as it stood at position {asOf} of the log. Nothing here is live.{" "}
-          <Link to={`/?${now.toString()}`}>Back to now</Link>
-        </div>
-      )}
+      <TimeTravel moment={{ kind: "time", at }} position={position} />
+      {error && <ErrorMessage error={error} title="The log's position at that time could not be read." />}
+      {loading && !data && <Loading label="Finding the log's position at that time…" />}
+      {position !== null && <PastFeed tag={tag} author={author} asOf={position} when={at.toLocaleString()} />}
     </>
   );
 }
 
-function PastFeed({ tag, author, asOf }: { tag: string | null; author: string | null; asOf: string }) {
+function PastFeed({ tag, author, asOf, when }: { tag: string | null; author: string | null; asOf: string; when?: string }) {
   // Past states of posts must not overwrite their present in the normalised
   // cache: the past is read without it, page by page.
   const client = useApolloClient();
@@ -141,7 +138,7 @@ function PastFeed({ tag, author, asOf }: { tag: string | null; author: string | 
       {loading && !data && <Loading label="Loading the past feed…" />}
       {data && edges && edges.length === 0 && (
         <div className="empty card">
-          <p>No posts had been published at position {asOf}.</p>
+          <p>No posts had been published {when ? `by ${when}` : `at position ${asOf}`}.</p>
         </div>
       )}
       {edges && edges.length > 0 && (
