@@ -3,11 +3,13 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from "react"
 import { Link, useSearchParams } from "react-router";
 import { useServices } from "../apollo/context";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
-import { PostCard, PostCardFragment } from "../components/PostCard";
+import { PostCardFragment } from "../components/PostCard";
+import { LoadMorePosts, PostList } from "../components/PostList";
 import { TimeTravel, momentOf } from "../components/TimeTravel";
 import { graphql } from "../gql";
 import type { PostCard_PostFragment } from "../gql/graphql";
 import { useReconnects } from "../hooks/useConnection";
+import { useLoadMore } from "../hooks/useLoadMore";
 import { useSession } from "../hooks/useSession";
 
 export const PAGE_SIZE = 20;
@@ -15,17 +17,7 @@ export const PAGE_SIZE = 20;
 export const FeedQuery = graphql(`
   query Feed($first: Int!, $after: String, $tag: String, $author: String) {
     posts(first: $first, after: $after, tag: $tag, authorUsername: $author) {
-      edges {
-        cursor
-        node {
-          ...PostCard_post
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      totalCount
+      ...PostList_posts
     }
   }
 `);
@@ -34,17 +26,7 @@ export const PastFeedQuery = graphql(`
   query PastFeed($first: Int!, $after: String, $tag: String, $author: String, $asOf: Position!) {
     headPosition
     posts(first: $first, after: $after, tag: $tag, authorUsername: $author, asOf: $asOf) {
-      edges {
-        cursor
-        node {
-          ...PostCard_post
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      totalCount
+      ...PostList_posts
     }
   }
 `);
@@ -113,25 +95,19 @@ function PastFeed({ tag, author, asOf, when }: { tag: string | null; author: str
   // Past states of posts must not overwrite their present in the normalised
   // cache: the past is read without it, page by page.
   const client = useApolloClient();
-  const variables = { first: PAGE_SIZE, tag, author, asOf };
-  const { data, error, loading } = useQuery(PastFeedQuery, { variables, fetchPolicy: "no-cache" });
-  const [extra, setExtra] = useState<{ edges: NonNullable<typeof data>["posts"]["edges"]; pageInfo: NonNullable<typeof data>["posts"]["pageInfo"] } | null>(null);
-  const [more, setMore] = useState<{ loading: boolean; error: unknown }>({ loading: false, error: null });
+  const { data, error, loading } = useQuery(PastFeedQuery, { variables: { first: PAGE_SIZE, tag, author, asOf }, fetchPolicy: "no-cache" });
+  type Page = NonNullable<typeof data>["posts"];
+  const [extra, setExtra] = useState<Pick<Page, "edges" | "pageInfo"> | null>(null);
   const edges = data ? [...data.posts.edges, ...(extra?.edges ?? [])] : undefined;
-  const pageInfo = extra?.pageInfo ?? data?.posts.pageInfo;
-  async function loadMore() {
-    setMore({ loading: true, error: null });
-    try {
-      const next = await client.query({ query: PastFeedQuery, variables: { ...variables, after: pageInfo?.endCursor }, fetchPolicy: "no-cache" });
-      if (next.data) {
-        const page = next.data.posts;
-        setExtra((current) => ({ edges: [...(current?.edges ?? []), ...page.edges], pageInfo: page.pageInfo }));
-      }
-      setMore({ loading: false, error: null });
-    } catch (e) {
-      setMore({ loading: false, error: e });
-    }
-  }
+  const fetchPage = useCallback(
+    async (after: string | null) => {
+      const next = await client.query({ query: PastFeedQuery, variables: { first: PAGE_SIZE, tag, author, asOf, after }, fetchPolicy: "no-cache" });
+      const page = next.data?.posts;
+      if (page) setExtra((current) => ({ edges: [...(current?.edges ?? []), ...page.edges], pageInfo: page.pageInfo }));
+    },
+    [client, tag, author, asOf],
+  );
+  const paging = useLoadMore(extra?.pageInfo ?? data?.posts.pageInfo, fetchPage);
   return (
     <section aria-label="Posts" className="past">
       {error && !data && <ErrorMessage error={error} title="The past feed could not be loaded." />}
@@ -141,21 +117,8 @@ function PastFeed({ tag, author, asOf, when }: { tag: string | null; author: str
           <p>No posts had been published {when ? `by ${when}` : `at position ${asOf}`}.</p>
         </div>
       )}
-      {edges && edges.length > 0 && (
-        <ol className="feed" aria-label="Feed">
-          {edges.map(({ node }) => (
-            <li key={node.id}>
-              <PostCard post={node} />
-            </li>
-          ))}
-        </ol>
-      )}
-      <ErrorMessage error={more.error} title="More posts could not be loaded." />
-      {pageInfo?.hasNextPage && (
-        <button type="button" className="load-more" onClick={() => void loadMore()} disabled={more.loading}>
-          {more.loading ? "Loading more…" : "Load more posts"}
-        </button>
-      )}
+      {edges && edges.length > 0 && <PostList edges={edges} label="Feed" />}
+      <LoadMorePosts paging={paging} />
     </section>
   );
 }
@@ -207,8 +170,6 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
     notifyOnNetworkStatusChange: false,
   });
   const [pending, setPending] = useState<string[]>([]);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [moreError, setMoreError] = useState<unknown>(null);
   const shown = useRef(new Set<string>());
   const edges = data?.posts.edges;
 
@@ -309,19 +270,9 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
     requestAnimationFrame(() => listRef.current?.querySelector<HTMLAnchorElement>("h2 a")?.focus());
   }
 
-  const pageInfo = data?.posts.pageInfo;
-  const loadMore = useCallback(async () => {
-    if (!pageInfo?.hasNextPage || loadingMore) return;
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      await fetchMore({ variables: { after: pageInfo.endCursor } });
-    } catch (e) {
-      setMoreError(e);
-    } finally {
-      setLoadingMore(false);
-    }
-  }, [pageInfo, loadingMore, fetchMore]);
+  const fetchPage = useCallback((after: string | null) => fetchMore({ variables: { after } }), [fetchMore]);
+  const paging = useLoadMore(data?.posts.pageInfo, fetchPage);
+  const { loadMore } = paging;
 
   const sentinel = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -351,22 +302,9 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
           {user ? <Link to="/new">Write the first one</Link> : <Link to="/register">Join to write the first one</Link>}
         </div>
       )}
-      {edges && edges.length > 0 && (
-        <ol className="feed" aria-label="Feed" ref={listRef}>
-          {edges.map(({ node }) => (
-            <li key={node.id}>
-              <PostCard post={node} />
-            </li>
-          ))}
-        </ol>
-      )}
+      {edges && edges.length > 0 && <PostList edges={edges} label="Feed" ref={listRef} />}
       <div ref={sentinel} />
-      {moreError ? <ErrorMessage error={moreError} title="More posts could not be loaded." /> : null}
-      {pageInfo?.hasNextPage && (
-        <button type="button" className="load-more" onClick={() => void loadMore()} disabled={loadingMore}>
-          {loadingMore ? "Loading more…" : "Load more posts"}
-        </button>
-      )}
+      <LoadMorePosts paging={paging} />
     </section>
   );
 }
