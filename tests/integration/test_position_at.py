@@ -157,6 +157,7 @@ async def test_position_at_reads_offsets_and_answers_the_head_for_the_future(
 @pytest.mark.parametrize("text", [
     "yesterday", "", "2026-13-01T00:00:00+00:00", "2026-03-01T12:00:00",
     "2026-03-01T25:00:00Z", "1773000000",
+    "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",  # no UTC instant
 ])
 async def test_a_malformed_time_is_bad_user_input(world: World, text: str) -> None:
     assert await world.error_code(POSITION_AT, None, t=text) == "BAD_USER_INPUT"
