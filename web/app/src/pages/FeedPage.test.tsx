@@ -1,5 +1,6 @@
 import type { MockLink } from "@apollo/client/testing";
 import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { post, renderApp } from "../test/render";
 import { FeedPage, FeedQuery, FeedUpdates, PAGE_SIZE, PastFeedQuery, PositionAtQuery } from "./FeedPage";
@@ -78,5 +79,23 @@ describe("FeedPage", () => {
     renderApp(<FeedPage />, { route: "/?at=yesterday", mocks: mocks(["1"], { tag: null, author: null }) });
     expect(await screen.findByRole("list", { name: "Feed" })).toBeInTheDocument();
     expect(screen.queryByRole("note", { name: "Viewing the past" })).not.toBeInTheDocument();
+  });
+
+  it("keeps the moment looked at when the feed is filtered", async () => {
+    const past = { ...page(["1"]).data, headPosition: "40" };
+    const filtered = { ...page(["2"]).data, headPosition: "40" };
+    renderApp(<FeedPage />, {
+      route: "/?asOf=7",
+      mocks: [
+        { request: { query: PastFeedQuery, variables: { first: PAGE_SIZE, tag: null, author: null, asOf: "7" } }, result: { data: past }, delay: 0 },
+        { request: { query: PastFeedQuery, variables: { first: PAGE_SIZE, tag: "news", author: null, asOf: "7" } }, result: { data: filtered }, delay: 0 },
+      ],
+    });
+    await screen.findByRole("heading", { name: "Post 1" });
+    await userEvent.type(screen.getByRole("textbox", { name: "Tag" }), "news");
+    await userEvent.click(screen.getByRole("button", { name: "Filter" }));
+    expect(await screen.findByRole("heading", { name: "Post 2" })).toBeInTheDocument();
+    expect(screen.getByRole("note", { name: "Viewing the past" })).toHaveTextContent("position 7");
+    expect(screen.getByRole("link", { name: "Clear filters" })).toHaveAttribute("href", "/?asOf=7");
   });
 });

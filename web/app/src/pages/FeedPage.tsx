@@ -124,11 +124,13 @@ function PastFeed({ tag, author, asOf, when }: { tag: string | null; author: str
 }
 
 function FeedFilters({ tag, author }: { tag: string | null; author: string | null }) {
-  const [, setParams] = useSearchParams();
+  const [params, setParams] = useSearchParams();
+  // Filtering keeps the moment looked at: the past stays the past.
+  const moment = new URLSearchParams([...params].filter(([key]) => key === "asOf" || key === "at"));
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const next = new URLSearchParams();
+    const next = new URLSearchParams(moment);
     const t = String(form.get("tag") ?? "").trim().replace(/^#/, "");
     const a = String(form.get("author") ?? "").trim();
     if (t) next.set("tag", t.toLowerCase());
@@ -147,7 +149,7 @@ function FeedFilters({ tag, author }: { tag: string | null; author: string | nul
       </label>
       <button type="submit">Filter</button>
       {(tag || author) && (
-        <Link to="/" className="clear-filters">
+        <Link to={moment.size ? `/?${moment.toString()}` : "/"} className="clear-filters">
           Clear filters
         </Link>
       )}
