@@ -1,4 +1,5 @@
-"""postAt: a post as it was at a version or an instant, folded from snapshot + tail."""
+"""Time travel: a post as it was at a version or an instant (``postAt``), folded
+from snapshot + tail; the log's position at an instant (``positionAt``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 from domain import repository
 from domain.errors import InvalidInput
+from events import instants
 from resolvers.context import RequestContext
 from resolvers.visibility import PUBLISHED, may_see_past, published_by_its_command
 
@@ -64,3 +66,13 @@ async def post_at(
         version=found.version,
         as_of=found.as_of,
     )
+
+
+async def position_at(ctx: RequestContext, time: datetime) -> int:
+    """Where the log stood at ``time``: the last position recorded by then.
+
+    Public, as ``headPosition`` is: a position says how many events were
+    recorded, never what they were. 0 before the first event; the head for an
+    instant after the newest event (a later call may answer more).
+    """
+    return await instants.position_at(ctx.services.engine, time)

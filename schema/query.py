@@ -98,6 +98,14 @@ class Query:
         return None if state is None else PostState.from_state(state)
 
     @described_field(
+        "Where the log stood at `time`: the position of the last event recorded at\n"
+        "or before it (\"0\" before the first), the head for a time after the newest.\n"
+        "Feed it to `posts(asOf:)` to see the feed as it was then."
+    )
+    async def position_at(self, info: Info, time: datetime) -> Position:
+        return Position(await time_travel.position_at(info.context, time))
+
+    @described_field(
 
             "The event log, in position order, starting after `after`. Requires\n"
             "authentication; a member sees the events of their own streams and of posts\n"

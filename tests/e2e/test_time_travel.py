@@ -101,6 +101,37 @@ async def test_the_feed_as_of_a_position_is_the_feed_the_read_model_then_held(ap
     assert await feed_at(positions[1], as_author=False) == []
 
 
+POSITION_AT = "query P($time: DateTime!) { positionAt(time: $time) }"
+
+
+async def test_the_feed_as_of_a_time_is_the_feed_at_the_position_then(api: Api) -> None:
+    token, post_id, positions = await _known_history(api)
+    author = (await api("{ me { username } }", token=token))["me"]["username"]
+    history = (await api(HISTORY, {"id": post_id}, token=token))["post"]["history"]
+
+    async def feed_at_time(time: str) -> list[str]:
+        position = (await api(POSITION_AT, {"time": time}))["positionAt"]
+        data = await api(FEED_AS_OF, {"asOf": position, "author": author}, token=token)
+        return [e["node"]["title"] for e in data["posts"]["edges"]]
+
+    # each event was the last of its commit: its time answers its own position
+    for event, position in zip(history, positions, strict=True):
+        assert (await api(POSITION_AT, {"time": event["occurredAt"]}))["positionAt"] == position
+    assert await feed_at_time(history[0]["occurredAt"]) == []       # a draft
+    assert await feed_at_time(history[1]["occurredAt"]) == ["Draft"]
+    assert await feed_at_time(history[2]["occurredAt"]) == ["Second"]
+    assert await feed_at_time(history[3]["occurredAt"]) == []       # archived
+    assert (await api(POSITION_AT, {"time": "2000-01-01T00:00:00Z"}))["positionAt"] == "0"
+    future = (await api(POSITION_AT, {"time": "2999-01-01T00:00:00Z"}))["positionAt"]
+    assert future == (await api("{ headPosition }"))["headPosition"]
+
+
+async def test_a_malformed_time_for_position_at_is_bad_user_input(api: Api) -> None:
+    for time in ("soon", "2026-02-30T00:00:00Z", "2026-01-01T00:00:00"):
+        error = await api.error(POSITION_AT, {"time": time})
+        assert code_of(error) == "BAD_USER_INPUT", time
+
+
 async def test_history_shows_others_no_more_of_the_past_than_post_at(api: Api) -> None:
     # security finding 4: history served the draft from before publication
     author = await register(api)

@@ -19,9 +19,15 @@ interface Options {
 interface Fixtures {
   server: Server;
   /** A browser context registered as a new member through the app's own form. */
-  member: (name: string, options?: { colorScheme?: "light" | "dark" }) => Promise<Member>;
+  member: (name: string, options?: Look) => Promise<Member>;
   /** Console errors and page errors of every page the test opened. */
   consoleErrors: string[];
+}
+
+/** How the member's browser looks and where it is: colour scheme, time zone. */
+export interface Look {
+  colorScheme?: "light" | "dark";
+  timezoneId?: string;
 }
 
 let counter = 0;
@@ -42,7 +48,7 @@ export const test = base.extend<Fixtures & Options>({
   member: async ({ browser, server, consoleErrors }, use) => {
     const contexts: BrowserContext[] = [];
     await use(async (name, options = {}) => {
-      const { context, page } = await open(browser, server.url, consoleErrors, options.colorScheme);
+      const { context, page } = await open(browser, server.url, consoleErrors, options);
       contexts.push(context);
       counter += 1;
       const username = `${name}_${Date.now().toString(36)}${counter}`;
@@ -61,8 +67,8 @@ export const test = base.extend<Fixtures & Options>({
   },
 });
 
-export async function open(browser: Browser, baseURL: string, errors: string[], colorScheme?: "light" | "dark") {
-  const context = await browser.newContext({ baseURL, ...(colorScheme ? { colorScheme } : {}) });
+export async function open(browser: Browser, baseURL: string, errors: string[], look: Look = {}) {
+  const context = await browser.newContext({ baseURL, ...look });
   const page = await context.newPage();
   watch(page, errors);
   return { context, page };

@@ -85,8 +85,9 @@ test("the feed as of a position before a post was published does not show it", a
   await page.goto("/");
   const feed = page.getByRole("list", { name: "Feed" });
   await expect(feed.getByRole("heading", { name: "A later post" })).toBeVisible();
-  await page.getByLabel("As of position").fill(before);
-  await page.getByRole("button", { name: "Show the past" }).click();
+  await page.getByText("See the feed as it was").click();
+  await page.getByLabel("As of log position").fill(before);
+  await page.getByRole("button", { name: "Show the feed at that position" }).click();
   await expect(page).toHaveURL(new RegExp(`asOf=${before}`));
   await expect(page.getByRole("note", { name: "Viewing the past" })).toContainText(`position ${before}`);
   await expect(feed.getByRole("heading", { name: "An early post" })).toBeVisible();
@@ -94,5 +95,66 @@ test("the feed as of a position before a post was published does not show it", a
   await page.screenshot({ path: join(testInfo.project.outputDir, "screenshots", "feed-as-of-desktop.png") });
   await page.getByRole("link", { name: "Back to now" }).click();
   await expect(page.getByRole("note", { name: "Viewing the past" })).toHaveCount(0);
+  await expect(feed.getByRole("heading", { name: "A later post" })).toBeVisible();
+});
+
+test("the feed as of a time before a post was published does not show it, and as of a time after does", async ({ member, server }, testInfo) => {
+  // Far from UTC, at an offset of 5:45: the control speaks the member's local time.
+  const ada = await member("ada", { timezoneId: "Asia/Kathmandu" });
+  const token = await ada.token();
+  const publishedAt = async (id: string) =>
+    Date.parse((await api<{ post: { publishedAt: string } }>(server, "query($id: ID!) { post(id: $id) { publishedAt } }", { id })).post.publishedAt);
+  // The control takes whole seconds (and a browser may write hh:mm for hh:mm:00,
+  // so a :00 is stepped over): the second after the early post...
+  const nextSecond = (ms: number) => {
+    const second = Math.floor(ms / 1000) * 1000 + 1000;
+    return new Date(second).getUTCSeconds() === 0 ? second + 1000 : second;
+  };
+  const between = nextSecond(await publishedAt((await createPost(server, token, "An early post")).id));
+  // ...is over before the later post is written (the server runs on this machine's clock).
+  while (Date.now() <= between) await new Promise((resolve) => setTimeout(resolve, between + 20 - Date.now()));
+  const later = await publishedAt((await createPost(server, token, "A later post")).id);
+  expect(later).toBeGreaterThan(between);
+  const after = nextSecond(later);
+
+  const { page } = ada;
+  await page.goto("/");
+  const feed = page.getByRole("list", { name: "Feed" });
+  await expect(feed.getByRole("heading", { name: "A later post" })).toBeVisible();
+  const localInput = (ms: number) =>
+    page.evaluate((at) => {
+      const d = new Date(at);
+      const pad = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    }, ms);
+  const when = page.getByLabel("As of date and time (your local time)");
+  const past = page.getByRole("note", { name: "Viewing the past" });
+
+  await page.getByText("See the feed as it was").click();
+  await when.fill(await localInput(between));
+  await page.getByRole("button", { name: "Show the feed then" }).click();
+  await expect(page).toHaveURL(new RegExp(`at=${encodeURIComponent(new Date(between).toISOString())}`));
+  await expect(past).toContainText(await page.evaluate((at) => new Date(at).toLocaleString(), between));
+  await expect(past).toContainText(/\(log position \d+\)/);
+  await expect(feed.getByRole("heading", { name: "An early post" })).toBeVisible();
+  await expect(feed.getByRole("heading", { name: "A later post" })).toHaveCount(0);
+  await page.screenshot({ path: join(testInfo.project.outputDir, "screenshots", "feed-as-of-time-desktop.png") });
+  // The choice is in the URL: a reload shows the same past, and the control keeps it.
+  await page.reload();
+  await expect(feed.getByRole("heading", { name: "An early post" })).toBeVisible();
+  await expect(feed.getByRole("heading", { name: "A later post" })).toHaveCount(0);
+  await expect(when).toHaveValue(await localInput(between));
+
+  await when.fill(await localInput(after));
+  await page.getByRole("button", { name: "Show the feed then" }).click();
+  await expect(page).toHaveURL(new RegExp(`at=${encodeURIComponent(new Date(after).toISOString())}`));
+  await expect(feed.getByRole("heading", { name: "A later post" })).toBeVisible();
+  await expect(feed.getByRole("heading", { name: "An early post" })).toBeVisible();
+  await expect(past).toBeVisible();
+
+  await past.getByRole("link", { name: "Back to now" }).click();
+  await expect(past).toHaveCount(0);
+  await expect(page).not.toHaveURL(/at=/);
+  await expect(when).toHaveValue("");
   await expect(feed.getByRole("heading", { name: "A later post" })).toBeVisible();
 });

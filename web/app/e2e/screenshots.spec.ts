@@ -1,8 +1,9 @@
 import { join } from "node:path";
-import { api, createPost, expect, open, test } from "./fixtures";
+import { api, createPost, expect, open, promote, test } from "./fixtures";
 
 // Screenshots of the main pages, light and dark, desktop and phone width:
-// test artifacts under test-results/screenshots/ for people to look at.
+// test artifacts under test-results/screenshots/ for people to look at. Whole
+// pages, so what lies below the fold at a phone's width is seen too.
 const viewports = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
 
 test("screenshots of the main pages, light and dark, desktop and phone", async ({ member, server, browser, consoleErrors }, testInfo) => {
@@ -24,16 +25,22 @@ test("screenshots of the main pages, light and dark, desktop and phone", async (
   await api(server, `mutation($id: ID!) { likePost(id: $id) { position } }`, { id: post.id }, token);
   await api(server, `mutation($input: EditPostInput!) { editPost(input: $input) { position } }`,
     { input: { id: post.id, title: "What the audit trail gives its readers", body: "Who changed what, when and why, kept for good.\n\nA second paragraph to show the layout of a longer body." } }, token);
+  await promote(server, ada);
   const { headPosition } = await api<{ headPosition: string }>(server, "{ headPosition }");
   const session = await ada.page.evaluate(() => localStorage.getItem("chronicle.session"));
 
   const dir = join(testInfo.project.outputDir, "screenshots");
   for (const scheme of ["light", "dark"] as const) {
     for (const [size, viewport] of Object.entries(viewports)) {
-      const { context, page } = await open(browser, server.url, consoleErrors, scheme);
+      const { context, page } = await open(browser, server.url, consoleErrors, { colorScheme: scheme });
       await page.setViewportSize(viewport);
       const shot = async (name: string) => {
-        await page.screenshot({ path: join(dir, `${name}-${scheme}-${size}.png`), fullPage: false });
+        // From the top, so the sticky header sits where a reader sees it; at most
+        // 2000 px of the page, enough to see its layout and small enough to look at.
+        await page.evaluate(() => window.scrollTo(0, 0));
+        const height = await page.evaluate(() => document.documentElement.scrollHeight);
+        const clip = { x: 0, y: 0, width: viewport.width, height: Math.min(height, 2000) };
+        await page.screenshot({ path: join(dir, `${name}-${scheme}-${size}.png`), fullPage: true, clip });
       };
       await page.goto("/signin");
       await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
@@ -68,6 +75,12 @@ test("screenshots of the main pages, light and dark, desktop and phone", async (
       await page.goto("/account");
       await page.getByRole("button", { name: "Forget me…" }).click();
       await shot("account");
+      await page.goto("/admin");
+      await expect(page.getByRole("table", { name: "Projections" }).getByRole("row")).not.toHaveCount(0);
+      await page.getByRole("button", { name: "Rebuild" }).first().click();
+      await expect(page.getByRole("progressbar", { name: "Rebuild progress" })).toBeVisible();
+      await expect(page.getByRole("region", { name: /^Rebuild of / }).getByRole("status")).toContainText("Done");
+      await shot("admin");
       await page.evaluate(() => localStorage.removeItem("chronicle.draft.new"));
       await context.close();
     }

@@ -28,8 +28,15 @@ export const EventsSubscription = graphql(`
 const LIVE_LOG = print(EventsSubscription);
 
 /**
+ * The list re-renders at most this often. Catch-up brings thousands of events
+ * a second; rendering (and keeping the live end in view) on every animation
+ * frame cost more of the page's time than receiving them (e2e/scale.spec.ts).
+ */
+export const RENDER_EVERY_MS = 100;
+
+/**
  * Catch-up then live: every visible event (of `types` in `streamId` when
- * given) into a buffer, rendered at most once per frame. After a reconnect it
+ * given) into a buffer, rendered at most once per frame and per `RENDER_EVERY_MS`. After a reconnect it
  * resumes after the last event it holds, so nothing is missed or repeated.
  *
  * It subscribes on the app's graphql-ws client directly, not through Apollo:
@@ -44,6 +51,8 @@ export function useLiveLog(streamId: string | null, types: string[] | null) {
   const [buffer] = useState(() => new LogBuffer(types ? new Set(types) : null));
   const [version, render] = useReducer((n: number) => n + 1, 0);
   const frame = useRef<number | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const renderedAt = useRef(0);
   const typesKey = types?.join(",") ?? "";
 
   useEffect(() => {
@@ -54,13 +63,16 @@ export function useLiveLog(streamId: string | null, types: string[] | null) {
       {
         next: (result) => {
           const event = result.data?.events;
-          if (!event || !buffer.add(event)) return;
-          if (frame.current === null) {
+          if (!event || !buffer.add(event) || timer.current !== null || frame.current !== null) return;
+          const wait = Math.max(0, renderedAt.current + RENDER_EVERY_MS - performance.now());
+          timer.current = setTimeout(() => {
+            timer.current = null;
             frame.current = requestAnimationFrame(() => {
               frame.current = null;
+              renderedAt.current = performance.now();
               render();
             });
-          }
+          }, wait);
         },
         error: () => undefined, // the connection indicator tells the socket's story
         complete: () => undefined,
@@ -68,7 +80,9 @@ export function useLiveLog(streamId: string | null, types: string[] | null) {
     );
     return () => {
       unsubscribe();
+      if (timer.current !== null) clearTimeout(timer.current);
       if (frame.current !== null) cancelAnimationFrame(frame.current);
+      timer.current = null;
       frame.current = null;
     };
     // `reconnects`: resubscribe after the last event held.

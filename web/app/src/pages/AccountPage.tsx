@@ -3,6 +3,8 @@ import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { useServices } from "../apollo/context";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
+import { Field } from "../components/Field";
+import { describe } from "../errors";
 import { graphql } from "../gql";
 
 export const AccountQuery = graphql(`
@@ -143,6 +145,7 @@ function ChangePasswordForm() {
   const [next, setNext] = useState("");
   const [done, setDone] = useState(false);
   const [change, { loading, error }] = useMutation(ChangePassword);
+  const { general, fields } = describe(error);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -171,15 +174,12 @@ function ChangePasswordForm() {
     <section className="card account-section" aria-labelledby="password-title">
       <h2 id="password-title">Change password</h2>
       <form onSubmit={submit}>
-        <div className="field">
-          <label htmlFor="current-password">Current password</label>
-          <input id="current-password" type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="new-password">New password</label>
-          <input id="new-password" type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} />
-          <p className="hint">Other devices signed in as you are signed out.</p>
-        </div>
+        <Field id="current-password" label="Current password" error={fields.currentPassword}>
+          {(props) => <input {...props} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />}
+        </Field>
+        <Field id="new-password" label="New password" error={fields.newPassword} hint="Other devices signed in as you are signed out.">
+          {(props) => <input {...props} type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} />}
+        </Field>
         <button type="submit" disabled={loading || !current || !next}>
           {loading ? "Changing…" : "Change password"}
         </button>
@@ -188,7 +188,7 @@ function ChangePasswordForm() {
             Your password was changed. You stay signed in here.
           </p>
         )}
-        <ErrorMessage error={error} title="The password was not changed." />
+        {general.length > 0 && <ErrorMessage error={error} title="The password was not changed." />}
       </form>
     </section>
   );

@@ -53,7 +53,8 @@ export function AdminPage() {
       <section className="card" aria-labelledby="projections-title">
         <h2 id="projections-title">Projections</h2>
         <p className="muted">
-          The read models, each built from the log. Log head: position {head.toLocaleString()}. Updated every second.
+          The read models, each built from the log. Log head: position {head.toLocaleString()}; the lag is the number of events a
+          projection has still to apply. Updated every second.
         </p>
         <div className="table-scroll">
           <table aria-label="Projections" className="projections">
@@ -62,7 +63,7 @@ export function AdminPage() {
                 <th scope="col">Name</th>
                 <th scope="col">State</th>
                 <th scope="col">Position</th>
-                <th scope="col">Lag (events)</th>
+                <th scope="col">Lag</th>
                 <th scope="col">Last error</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>

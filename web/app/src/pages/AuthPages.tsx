@@ -3,6 +3,7 @@ import type { FormEvent } from "react";
 import { Link, useLocation, useNavigate } from "react-router";
 import { useServices } from "../apollo/context";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { Field } from "../components/Field";
 import { describe } from "../errors";
 import { graphql } from "../gql";
 import { useSession } from "../hooks/useSession";
@@ -142,13 +143,12 @@ export function RegisterPage() {
   );
 }
 
+/** An uncontrolled input read from the form's data on submit. */
 function TextField({
   name,
-  label,
   type = "text",
   autoComplete,
-  error,
-  hint,
+  ...field
 }: {
   name: string;
   label: string;
@@ -157,29 +157,5 @@ function TextField({
   error: string | undefined;
   hint?: string;
 }) {
-  const id = `field-${name}`;
-  const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ");
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        name={name}
-        type={type}
-        autoComplete={autoComplete}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={described || undefined}
-      />
-      {hint && (
-        <p id={`${id}-hint`} className="hint">
-          {hint}
-        </p>
-      )}
-      {error && (
-        <p id={`${id}-error`} className="field-error">
-          {error}
-        </p>
-      )}
-    </div>
-  );
+  return <Field id={`field-${name}`} {...field}>{(props) => <input {...props} name={name} type={type} autoComplete={autoComplete} />}</Field>;
 }

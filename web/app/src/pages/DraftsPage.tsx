@@ -1,29 +1,28 @@
 import { useQuery } from "@apollo/client/react";
+import { useCallback } from "react";
 import { Link } from "react-router";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
-import { PostCard } from "../components/PostCard";
+import { LoadMorePosts, PostList } from "../components/PostList";
 import { graphql } from "../gql";
+import { useLoadMore } from "../hooks/useLoadMore";
 
-const MyDrafts = graphql(`
-  query MyDrafts {
-    posts(first: 100, status: DRAFT) {
-      edges {
-        cursor
-        node {
-          ...PostCard_post
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      totalCount
+export const DRAFTS_PAGE_SIZE = 100;
+
+export const MyDrafts = graphql(`
+  query MyDrafts($first: Int!, $after: String) {
+    posts(first: $first, after: $after, status: DRAFT) {
+      ...PostList_posts
     }
   }
 `);
 
 export function DraftsPage() {
-  const { data, loading, error } = useQuery(MyDrafts, { fetchPolicy: "cache-and-network" });
+  const { data, loading, error, fetchMore } = useQuery(MyDrafts, {
+    variables: { first: DRAFTS_PAGE_SIZE },
+    fetchPolicy: "cache-and-network",
+  });
+  const fetchPage = useCallback((after: string | null) => fetchMore({ variables: { after } }), [fetchMore]);
+  const paging = useLoadMore(data?.posts.pageInfo, fetchPage);
   return (
     <>
       <h1 className="page-title">Your drafts</h1>
@@ -35,15 +34,8 @@ export function DraftsPage() {
           <Link to="/new">New post</Link>
         </div>
       )}
-      {data && data.posts.edges.length > 0 && (
-        <ol className="feed" aria-label="Drafts">
-          {data.posts.edges.map(({ node }) => (
-            <li key={node.id}>
-              <PostCard post={node} />
-            </li>
-          ))}
-        </ol>
-      )}
+      {data && data.posts.edges.length > 0 && <PostList edges={data.posts.edges} label="Drafts" />}
+      <LoadMorePosts paging={paging} />
     </>
   );
 }

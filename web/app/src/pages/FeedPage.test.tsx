@@ -1,8 +1,9 @@
 import type { MockLink } from "@apollo/client/testing";
 import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { post, renderApp } from "../test/render";
-import { FeedPage, FeedQuery, FeedUpdates, PAGE_SIZE } from "./FeedPage";
+import { FeedPage, FeedQuery, FeedUpdates, PAGE_SIZE, PastFeedQuery, PositionAtQuery } from "./FeedPage";
 
 function page(ids: string[], hasNextPage = false) {
   return {
@@ -51,5 +52,50 @@ describe("FeedPage", () => {
     pill.click();
     expect(await within(feed).findByRole("heading", { name: "Fresh" })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /new posts/ })).not.toBeInTheDocument();
+  });
+
+  it("shows the feed as of a time from the log's position then, marked as the past", async () => {
+    const at = "2026-03-01T12:30:15.000Z";
+    const past = { ...page(["1"]).data, headPosition: "40" };
+    renderApp(<FeedPage />, {
+      route: `/?at=${encodeURIComponent(at)}`,
+      mocks: [
+        { request: { query: PositionAtQuery, variables: { time: at } }, result: { data: { positionAt: "7" } }, delay: 0 },
+        { request: { query: PastFeedQuery, variables: { first: PAGE_SIZE, tag: null, author: null, asOf: "7" } }, result: { data: past }, delay: 0 },
+      ],
+    });
+    const feed = await screen.findByRole("list", { name: "Feed" });
+    expect(within(feed).getByRole("heading")).toHaveTextContent("Post 1");
+    const note = screen.getByRole("note", { name: "Viewing the past" });
+    expect(note).toHaveTextContent(new Date(at).toLocaleString());
+    expect(note).toHaveTextContent("(log position 7)");
+    expect(within(note).getByRole("link", { name: "Back to now" })).toHaveAttribute("href", "/");
+    // The control shows the chosen instant in the member's local time (read back as local time).
+    const input = screen.getByLabelText<HTMLInputElement>("As of date and time (your local time)");
+    expect(new Date(input.value).toISOString()).toBe(at);
+  });
+
+  it("reads a time in the address that is no time as now", async () => {
+    renderApp(<FeedPage />, { route: "/?at=yesterday", mocks: mocks(["1"], { tag: null, author: null }) });
+    expect(await screen.findByRole("list", { name: "Feed" })).toBeInTheDocument();
+    expect(screen.queryByRole("note", { name: "Viewing the past" })).not.toBeInTheDocument();
+  });
+
+  it("keeps the moment looked at when the feed is filtered", async () => {
+    const past = { ...page(["1"]).data, headPosition: "40" };
+    const filtered = { ...page(["2"]).data, headPosition: "40" };
+    renderApp(<FeedPage />, {
+      route: "/?asOf=7",
+      mocks: [
+        { request: { query: PastFeedQuery, variables: { first: PAGE_SIZE, tag: null, author: null, asOf: "7" } }, result: { data: past }, delay: 0 },
+        { request: { query: PastFeedQuery, variables: { first: PAGE_SIZE, tag: "news", author: null, asOf: "7" } }, result: { data: filtered }, delay: 0 },
+      ],
+    });
+    await screen.findByRole("heading", { name: "Post 1" });
+    await userEvent.type(screen.getByRole("textbox", { name: "Tag" }), "news");
+    await userEvent.click(screen.getByRole("button", { name: "Filter" }));
+    expect(await screen.findByRole("heading", { name: "Post 2" })).toBeInTheDocument();
+    expect(screen.getByRole("note", { name: "Viewing the past" })).toHaveTextContent("position 7");
+    expect(screen.getByRole("link", { name: "Clear filters" })).toHaveAttribute("href", "/?asOf=7");
   });
 });

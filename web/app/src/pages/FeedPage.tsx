@@ -3,10 +3,13 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from "react"
 import { Link, useSearchParams } from "react-router";
 import { useServices } from "../apollo/context";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
-import { PostCard, PostCardFragment } from "../components/PostCard";
+import { PostCardFragment } from "../components/PostCard";
+import { LoadMorePosts, PostList } from "../components/PostList";
+import { TimeTravel, momentOf } from "../components/TimeTravel";
 import { graphql } from "../gql";
 import type { PostCard_PostFragment } from "../gql/graphql";
 import { useReconnects } from "../hooks/useConnection";
+import { useLoadMore } from "../hooks/useLoadMore";
 import { useSession } from "../hooks/useSession";
 
 export const PAGE_SIZE = 20;
@@ -14,17 +17,7 @@ export const PAGE_SIZE = 20;
 export const FeedQuery = graphql(`
   query Feed($first: Int!, $after: String, $tag: String, $author: String) {
     posts(first: $first, after: $after, tag: $tag, authorUsername: $author) {
-      edges {
-        cursor
-        node {
-          ...PostCard_post
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      totalCount
+      ...PostList_posts
     }
   }
 `);
@@ -33,17 +26,7 @@ export const PastFeedQuery = graphql(`
   query PastFeed($first: Int!, $after: String, $tag: String, $author: String, $asOf: Position!) {
     headPosition
     posts(first: $first, after: $after, tag: $tag, authorUsername: $author, asOf: $asOf) {
-      edges {
-        cursor
-        node {
-          ...PostCard_post
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      totalCount
+      ...PostList_posts
     }
   }
 `);
@@ -60,115 +43,94 @@ export const FeedUpdates = graphql(`
   }
 `);
 
+export const PositionAtQuery = graphql(`
+  query PositionAt($time: DateTime!) {
+    positionAt(time: $time)
+  }
+`);
+
 export function FeedPage() {
   const [params] = useSearchParams();
   const tag = params.get("tag") || null;
   const author = params.get("author") || null;
-  const asOf = /^\d+$/.test(params.get("asOf") ?? "") ? params.get("asOf") : null;
+  const moment = momentOf(params);
+  const filters = `${tag ?? ""}|${author ?? ""}`;
   return (
     <>
       <h1 className="page-title">{tag ? `#${tag}` : author ? `Posts by ${author}` : "Latest posts"}</h1>
       <FeedFilters tag={tag} author={author} />
-      <TimeTravel asOf={asOf} />
-      {/* A fresh feed (and pill) per filter: the URL is the state. */}
-      {asOf ? (
-        <PastFeed key={`${tag ?? ""}|${author ?? ""}|${asOf}`} tag={tag} author={author} asOf={asOf} />
+      {/* A fresh feed (and pill) per filter and moment: the URL is the state. */}
+      {moment.kind === "time" ? (
+        <PastFeedAtTime key={`${filters}|${moment.at.toISOString()}`} tag={tag} author={author} at={moment.at} />
       ) : (
-        <Feed key={`${tag ?? ""}|${author ?? ""}`} tag={tag} author={author} />
+        <>
+          <TimeTravel moment={moment} />
+          {moment.kind === "position" ? (
+            <PastFeed key={`${filters}|${moment.asOf}`} tag={tag} author={author} asOf={moment.asOf} />
+          ) : (
+            <Feed key={filters} tag={tag} author={author} />
+          )}
+        </>
       )}
     </>
   );
 }
 
-/** Choose a position in the log: the feed as it stood then. */
-function TimeTravel({ asOf }: { asOf: string | null }) {
-  const [params, setParams] = useSearchParams();
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const value = String(new FormData(event.currentTarget).get("asOf") ?? "").trim();
-    const next = new URLSearchParams(params);
-    if (/^\d+$/.test(value)) next.set("asOf", value);
-    else next.delete("asOf");
-    setParams(next);
-  }
-  const now = new URLSearchParams(params);
-  now.delete("asOf");
+/** The feed as it stood at an instant: the log's position then, then the feed at that position. */
+function PastFeedAtTime({ tag, author, at }: { tag: string | null; author: string | null; at: Date }) {
+  // A time after the newest event answers the head, which moves: never cached.
+  const { data, error, loading } = useQuery(PositionAtQuery, { variables: { time: at.toISOString() }, fetchPolicy: "no-cache" });
+  const position = data?.positionAt ?? null;
   return (
     <>
-      <form className="filters time-travel" aria-label="Time travel" onSubmit={submit} key={asOf ?? "now"}>
-        <label>
-          As of position
-          <input name="asOf" inputMode="numeric" pattern="[0-9]*" defaultValue={asOf ?? ""} placeholder="now" />
-        </label>
-        <button type="submit">Show the past</button>
-      </form>
-      {asOf && (
-        <div className="notice notice-past" role="note" aria-label="Viewing the past">
-          <strong>You are looking at the past:</strong> the public feed as it stood at position {asOf} of the log. Nothing here is live.{" "}
-          <Link to={`/?${now.toString()}`}>Back to now</Link>
-        </div>
-      )}
+      <TimeTravel moment={{ kind: "time", at }} position={position} />
+      {error && <ErrorMessage error={error} title="The log's position at that time could not be read." />}
+      {loading && !data && <Loading label="Finding the log's position at that time…" />}
+      {position !== null && <PastFeed tag={tag} author={author} asOf={position} when={at.toLocaleString()} />}
     </>
   );
 }
 
-function PastFeed({ tag, author, asOf }: { tag: string | null; author: string | null; asOf: string }) {
+function PastFeed({ tag, author, asOf, when }: { tag: string | null; author: string | null; asOf: string; when?: string }) {
   // Past states of posts must not overwrite their present in the normalised
   // cache: the past is read without it, page by page.
   const client = useApolloClient();
-  const variables = { first: PAGE_SIZE, tag, author, asOf };
-  const { data, error, loading } = useQuery(PastFeedQuery, { variables, fetchPolicy: "no-cache" });
-  const [extra, setExtra] = useState<{ edges: NonNullable<typeof data>["posts"]["edges"]; pageInfo: NonNullable<typeof data>["posts"]["pageInfo"] } | null>(null);
-  const [more, setMore] = useState<{ loading: boolean; error: unknown }>({ loading: false, error: null });
+  const { data, error, loading } = useQuery(PastFeedQuery, { variables: { first: PAGE_SIZE, tag, author, asOf }, fetchPolicy: "no-cache" });
+  type Page = NonNullable<typeof data>["posts"];
+  const [extra, setExtra] = useState<Pick<Page, "edges" | "pageInfo"> | null>(null);
   const edges = data ? [...data.posts.edges, ...(extra?.edges ?? [])] : undefined;
-  const pageInfo = extra?.pageInfo ?? data?.posts.pageInfo;
-  async function loadMore() {
-    setMore({ loading: true, error: null });
-    try {
-      const next = await client.query({ query: PastFeedQuery, variables: { ...variables, after: pageInfo?.endCursor }, fetchPolicy: "no-cache" });
-      if (next.data) {
-        const page = next.data.posts;
-        setExtra((current) => ({ edges: [...(current?.edges ?? []), ...page.edges], pageInfo: page.pageInfo }));
-      }
-      setMore({ loading: false, error: null });
-    } catch (e) {
-      setMore({ loading: false, error: e });
-    }
-  }
+  const fetchPage = useCallback(
+    async (after: string | null) => {
+      const next = await client.query({ query: PastFeedQuery, variables: { first: PAGE_SIZE, tag, author, asOf, after }, fetchPolicy: "no-cache" });
+      const page = next.data?.posts;
+      if (page) setExtra((current) => ({ edges: [...(current?.edges ?? []), ...page.edges], pageInfo: page.pageInfo }));
+    },
+    [client, tag, author, asOf],
+  );
+  const paging = useLoadMore(extra?.pageInfo ?? data?.posts.pageInfo, fetchPage);
   return (
     <section aria-label="Posts" className="past">
       {error && !data && <ErrorMessage error={error} title="The past feed could not be loaded." />}
       {loading && !data && <Loading label="Loading the past feed…" />}
       {data && edges && edges.length === 0 && (
         <div className="empty card">
-          <p>No posts had been published at position {asOf}.</p>
+          <p>No posts had been published {when ? `by ${when}` : `at position ${asOf}`}.</p>
         </div>
       )}
-      {edges && edges.length > 0 && (
-        <ol className="feed" aria-label="Feed">
-          {edges.map(({ node }) => (
-            <li key={node.id}>
-              <PostCard post={node} />
-            </li>
-          ))}
-        </ol>
-      )}
-      <ErrorMessage error={more.error} title="More posts could not be loaded." />
-      {pageInfo?.hasNextPage && (
-        <button type="button" className="load-more" onClick={() => void loadMore()} disabled={more.loading}>
-          {more.loading ? "Loading more…" : "Load more posts"}
-        </button>
-      )}
+      {edges && edges.length > 0 && <PostList edges={edges} label="Feed" />}
+      <LoadMorePosts paging={paging} />
     </section>
   );
 }
 
 function FeedFilters({ tag, author }: { tag: string | null; author: string | null }) {
-  const [, setParams] = useSearchParams();
+  const [params, setParams] = useSearchParams();
+  // Filtering keeps the moment looked at: the past stays the past.
+  const moment = new URLSearchParams([...params].filter(([key]) => key === "asOf" || key === "at"));
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const next = new URLSearchParams();
+    const next = new URLSearchParams(moment);
     const t = String(form.get("tag") ?? "").trim().replace(/^#/, "");
     const a = String(form.get("author") ?? "").trim();
     if (t) next.set("tag", t.toLowerCase());
@@ -187,7 +149,7 @@ function FeedFilters({ tag, author }: { tag: string | null; author: string | nul
       </label>
       <button type="submit">Filter</button>
       {(tag || author) && (
-        <Link to="/" className="clear-filters">
+        <Link to={moment.size ? `/?${moment.toString()}` : "/"} className="clear-filters">
           Clear filters
         </Link>
       )}
@@ -210,8 +172,6 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
     notifyOnNetworkStatusChange: false,
   });
   const [pending, setPending] = useState<string[]>([]);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [moreError, setMoreError] = useState<unknown>(null);
   const shown = useRef(new Set<string>());
   const edges = data?.posts.edges;
 
@@ -312,19 +272,9 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
     requestAnimationFrame(() => listRef.current?.querySelector<HTMLAnchorElement>("h2 a")?.focus());
   }
 
-  const pageInfo = data?.posts.pageInfo;
-  const loadMore = useCallback(async () => {
-    if (!pageInfo?.hasNextPage || loadingMore) return;
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      await fetchMore({ variables: { after: pageInfo.endCursor } });
-    } catch (e) {
-      setMoreError(e);
-    } finally {
-      setLoadingMore(false);
-    }
-  }, [pageInfo, loadingMore, fetchMore]);
+  const fetchPage = useCallback((after: string | null) => fetchMore({ variables: { after } }), [fetchMore]);
+  const paging = useLoadMore(data?.posts.pageInfo, fetchPage);
+  const { loadMore } = paging;
 
   const sentinel = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -354,22 +304,9 @@ function Feed({ tag, author }: { tag: string | null; author: string | null }) {
           {user ? <Link to="/new">Write the first one</Link> : <Link to="/register">Join to write the first one</Link>}
         </div>
       )}
-      {edges && edges.length > 0 && (
-        <ol className="feed" aria-label="Feed" ref={listRef}>
-          {edges.map(({ node }) => (
-            <li key={node.id}>
-              <PostCard post={node} />
-            </li>
-          ))}
-        </ol>
-      )}
+      {edges && edges.length > 0 && <PostList edges={edges} label="Feed" ref={listRef} />}
       <div ref={sentinel} />
-      {moreError ? <ErrorMessage error={moreError} title="More posts could not be loaded." /> : null}
-      {pageInfo?.hasNextPage && (
-        <button type="button" className="load-more" onClick={() => void loadMore()} disabled={loadingMore}>
-          {loadingMore ? "Loading more…" : "Load more posts"}
-        </button>
-      )}
+      <LoadMorePosts paging={paging} />
     </section>
   );
 }

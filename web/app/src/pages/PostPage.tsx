@@ -1,8 +1,9 @@
 import { useApolloClient, useQuery, useSubscription } from "@apollo/client/react";
-import { useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { CommentItem } from "../components/CommentItem";
 import { ErrorMessage, Loading } from "../components/ErrorMessage";
+import { Field } from "../components/Field";
 import { LikeButton } from "../components/LikeButton";
 import { Tags } from "../components/Tags";
 import { describe, hasCode } from "../errors";
@@ -10,9 +11,27 @@ import { graphql } from "../gql";
 import type { PostCard_PostFragment } from "../gql/graphql";
 import { useReconnects } from "../hooks/useConnection";
 import { useDraft } from "../hooks/useDraft";
+import { useLoadMore } from "../hooks/useLoadMore";
 import { useSession } from "../hooks/useSession";
 import { appendComment, useCommentMutation } from "../mutations/useCommentMutation";
 import { useArchivePost, useDeletePost, usePublishPost } from "../mutations/usePostMutations";
+
+/** A page of a post's comments, as the page reads it first and then page by page. */
+export const PostPageCommentsFragment = graphql(`
+  fragment PostPage_comments on CommentConnection {
+    edges {
+      cursor
+      node {
+        ...Comment_comment
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    totalCount
+  }
+`);
 
 export const PostQuery = graphql(`
   query PostPage($id: ID!) {
@@ -20,17 +39,7 @@ export const PostQuery = graphql(`
     post(id: $id) {
       ...PostCard_post
       comments(first: 100) {
-        edges {
-          cursor
-          node {
-            ...Comment_comment
-          }
-        }
-        pageInfo {
-          hasNextPage
-          endCursor
-        }
-        totalCount
+        ...PostPage_comments
       }
     }
   }
@@ -41,17 +50,7 @@ export const MoreComments = graphql(`
     post(id: $id) {
       id
       comments(first: 100, after: $after) {
-        edges {
-          cursor
-          node {
-            ...Comment_comment
-          }
-        }
-        pageInfo {
-          hasNextPage
-          endCursor
-        }
-        totalCount
+        ...PostPage_comments
       }
     }
   }
@@ -221,17 +220,12 @@ function Comments({
   signedIn: boolean;
 }) {
   const client = useApolloClient();
-  const [more, setMore] = useState<{ loading: boolean; error: unknown }>({ loading: false, error: null });
   // The next page is written into the cache, where Post.comments' policy appends it.
-  async function showMore() {
-    setMore({ loading: true, error: null });
-    try {
-      await client.query({ query: MoreComments, variables: { id: postId, after: pageInfo.endCursor ?? null }, fetchPolicy: "network-only" });
-      setMore({ loading: false, error: null });
-    } catch (error) {
-      setMore({ loading: false, error });
-    }
-  }
+  const fetchPage = useCallback(
+    (after: string | null) => client.query({ query: MoreComments, variables: { id: postId, after }, fetchPolicy: "network-only" }),
+    [client, postId],
+  );
+  const more = useLoadMore(pageInfo, fetchPage);
   const [draft, setDraft] = useDraft(`chronicle.comment.${postId}`, { body: "", key: "", keyFor: "" });
   const [addComment, { loading, error }] = useCommentMutation();
   const fieldError = describe(error).fields.body;
@@ -264,28 +258,17 @@ function Comments({
           ))}
         </ol>
       )}
-      {pageInfo.hasNextPage && (
-        <button type="button" className="load-more" onClick={() => void showMore()} disabled={more.loading}>
+      {more.hasMore && (
+        <button type="button" className="load-more" onClick={() => void more.loadMore()} disabled={more.loading}>
           {more.loading ? "Loading comments…" : "Show more comments"}
         </button>
       )}
-      {more.error ? <ErrorMessage error={more.error} title="More comments could not be loaded." /> : null}
+      <ErrorMessage error={more.error} title="More comments could not be loaded." />
       {signedIn ? (
         <form onSubmit={submit} className="comment-form">
-          <label htmlFor="comment-body">Comment</label>
-          <textarea
-            id="comment-body"
-            value={draft.body}
-            rows={3}
-            aria-invalid={fieldError ? true : undefined}
-            aria-describedby={fieldError ? "comment-body-error" : undefined}
-            onChange={(event) => setDraft({ body: event.target.value })}
-          />
-          {fieldError && (
-            <p id="comment-body-error" className="field-error">
-              {fieldError}
-            </p>
-          )}
+          <Field id="comment-body" label="Comment" error={fieldError}>
+            {(props) => <textarea {...props} value={draft.body} rows={3} onChange={(event) => setDraft({ body: event.target.value })} />}
+          </Field>
           {error && !fieldError && <ErrorMessage error={error} title="The comment was not added." />}
           <button type="submit" disabled={loading || !draft.body.trim()}>
             Add comment

@@ -19,6 +19,7 @@ export function fakeConnection(initial: ConnectionSnapshot = { state: "live", re
       return () => listeners.delete(listener);
     },
     retry: () => undefined,
+    changingToken: () => undefined,
     restart: () => undefined,
     change(next: ConnectionSnapshot) {
       snapshot = next;
