@@ -43,7 +43,6 @@ import asyncio
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -588,7 +587,7 @@ def report(rounds: list[Round], check: Check, args: argparse.Namespace, bus: str
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, help="default 5 (2 with --quick)")
     parser.add_argument("--rate", type=float, default=10.0, help="createPost per second")
     parser.add_argument("--poll", type=float, default=0.02,
                         help="seconds between two polls of the survivor's position")
@@ -600,8 +599,8 @@ def parse_args() -> argparse.Namespace:
                         help="a write answered after the kill taking longer counts as slow")
     parser.add_argument("--target", type=float, default=2.0, help="failover target, seconds")
     args = parser.parse_args()
-    if args.quick and "--rounds" not in sys.argv:
-        args.rounds = 2
+    if args.rounds is None:
+        args.rounds = 2 if args.quick else 5
     return args
 
 
