@@ -16,9 +16,11 @@ survivor-to-be at a steady rate (``--rate``, 10/s) the whole time. Each round:
    is the dead owner's last batch (its checkpoint was written before the kill,
    the survivor only saw it late) does not count: the position it reached
    becomes the one to move past. Beside it, read from the database every
-   10 ms on a connection of its own: the kill to the survivor's first
-   checkpoint move (the row's ``updated_at``; one clock, one machine), which
-   does not depend on how fast the busy survivor answers its polls;
+   10 ms on a connection of its own: the kill to another session holding the
+   lock (PostgreSQL ended the dead owner's session and the survivor claimed
+   it), and the kill to the survivor's first checkpoint move (the row's
+   ``updated_at``; one clock, one machine), which do not depend on how fast
+   the busy survivor answers its polls;
 3. watch the writes for ``--after`` seconds after the kill: the slowest one
    answered after the kill (in flight at the kill or begun after it), how many
    took longer than ``--slow`` (2 s) and how many failed (must be 0);
@@ -185,14 +187,18 @@ def local_port_inodes(port: int) -> set[int]:
     return found
 
 
+async def lock_ports(db: asyncpg.Connection, name: str = PROJECTION) -> set[int]:
+    """Client ports of the sessions holding ``name``'s advisory lock (one, or none)."""
+    key = lock_key(name) & 0xFFFFFFFF  # pg_locks shows the int4 halves as unsigned oids
+    return {row[0] for row in await db.fetch(LOCK_HOLDERS, LOCK_CLASS, key)}
+
+
 async def owner(db: asyncpg.Connection, servers: list[Server], name: str) -> Server | None:
     """The server whose session holds ``name``'s advisory lock, or None if nobody's does.
 
     pg_locks names the holding backend, pg_stat_activity its client's port, and the
     server with a socket bound to that port (its /proc/PID/fd) is the owner."""
-    key = lock_key(name) & 0xFFFFFFFF  # pg_locks shows the int4 halves as unsigned oids
-    ports = [row[0] for row in await db.fetch(LOCK_HOLDERS, LOCK_CLASS, key)]
-    for port in ports:
+    for port in await lock_ports(db, name):
         inodes = local_port_inodes(port)
         for server in servers:
             if server.process is not None and server.process.poll() is None \
@@ -306,6 +312,9 @@ class Round:
     survivor: str
     failover: float | None = None
     """Seconds from the kill to the survivor's first report of a moved position."""
+    lock_taken: float | None = None
+    """Seconds from the kill to another session holding the projection's lock (PostgreSQL
+    ended the dead owner's session, and the survivor claimed the lock)."""
     checkpoint: float | None = None
     """Seconds from the kill to the survivor's first checkpoint move (its ``updated_at``),
     read from the database every ``DB_POLL`` seconds: independent of how fast the
@@ -329,17 +338,31 @@ async def checkpoint_written(db: asyncpg.Connection) -> datetime:
     return written
 
 
-async def first_move_after(watch: asyncpg.Connection, since: datetime) -> datetime | None:
-    """The write time of the first checkpoint move after ``since``, read on a connection of
-    its own every ``DB_POLL`` seconds (the row keeps only the latest: two moves within one
-    poll would show the second)."""
+@dataclass
+class Takeover:
+    """The survivor's takeover as the database shows it, read on a connection of the
+    harness's own every ``DB_POLL`` seconds."""
+
+    lock_taken: float | None = None
+    """``time.monotonic()`` when a session other than the dead owner's first held the lock."""
+    first_move: datetime | None = None
+    """The write time of the first checkpoint move after the kill (the row keeps only the
+    latest: two moves within one poll would show the second)."""
+
+
+async def watch_takeover(watch: asyncpg.Connection, since: datetime, dead: set[int]
+                         ) -> Takeover:
+    seen = Takeover()
     deadline = time.monotonic() + TAKEOVER_TIMEOUT
-    while time.monotonic() < deadline:
-        written = await checkpoint_written(watch)
-        if written >= since:
-            return written
+    while time.monotonic() < deadline and (seen.lock_taken is None or seen.first_move is None):
+        if seen.lock_taken is None and await lock_ports(watch) - dead:
+            seen.lock_taken = time.monotonic()
+        if seen.first_move is None:
+            written = await checkpoint_written(watch)
+            if written >= since:
+                seen.first_move = written
         await asyncio.sleep(DB_POLL)
-    return None
+    return seen
 
 
 async def one_round(number: int, servers: list[Server], api: Api, writer: Writer,
@@ -359,10 +382,11 @@ async def one_round(number: int, servers: list[Server], api: Api, writer: Writer
     progress(f"round {number}: owner {killed.name} (pid {killed.pid}; users owned by "
              f"{users_owner.name if users_owner else 'nobody'}), survivor {survivor.name}")
 
+    dead = await lock_ports(db)
     before = await api.position(survivor)
     killed_wall = datetime.now(UTC)
     killed_at = killed.kill9()
-    first_move = asyncio.create_task(first_move_after(watch, killed_wall))
+    takeover = asyncio.create_task(watch_takeover(watch, killed_wall, dead))
     await asyncio.to_thread(killed.process.wait)  # type: ignore[union-attr]
     while time.monotonic() - killed_at < TAKEOVER_TIMEOUT:
         await asyncio.sleep(args.poll)
@@ -384,8 +408,11 @@ async def one_round(number: int, servers: list[Server], api: Api, writer: Writer
             continue
         result.failover = answered_at - killed_at
         break
-    moved = await first_move
-    result.checkpoint = None if moved is None else (moved - killed_wall).total_seconds()
+    in_db = await takeover
+    if in_db.lock_taken is not None:
+        result.lock_taken = in_db.lock_taken - killed_at
+    if in_db.first_move is not None:
+        result.checkpoint = (in_db.first_move - killed_wall).total_seconds()
     new_owner = await owner(db, servers, PROJECTION)
     result.new_owner = new_owner.name if new_owner else "nobody"
     shown = f"{result.failover * 1000:.0f} ms" if result.failover is not None else "NONE"
@@ -540,11 +567,13 @@ def ms(seconds: float | None) -> str:
 
 def report(rounds: list[Round], check: Check, args: argparse.Namespace, bus: str) -> None:
     rows = [[
-        str(r.number), f"{r.killed} → {r.survivor}", ms(r.failover), ms(r.checkpoint),
+        str(r.number), f"{r.killed} → {r.survivor}", ms(r.failover), ms(r.lock_taken),
+        ms(r.checkpoint),
         ms(median(r.polls)) if r.polls else "none", r.new_owner, str(r.answered),
         ms(r.slowest), str(r.slow), str(r.failed),
     ] for r in rounds]
     failovers = [r.failover for r in rounds if r.failover is not None]
+    locks = [r.lock_taken for r in rounds if r.lock_taken is not None]
     checkpoints = [r.checkpoint for r in rounds if r.checkpoint is not None]
     slowest = [r.slowest for r in rounds]
     polls = [poll for r in rounds for poll in r.polls]
@@ -552,6 +581,7 @@ def report(rounds: list[Round], check: Check, args: argparse.Namespace, bus: str
     for label, pick in (("median", median), ("max", max)):
         rows.append([
             label, "", ms(pick(failovers)) if failovers else "none",
+            ms(pick(locks)) if locks else "none",
             ms(pick(checkpoints)) if checkpoints else "none",
             ms(pick(polls)) if polls else "none", "", "",
             ms(pick(slowest)), str(sum(r.slow for r in rounds)) if label == "max" else "",
@@ -567,9 +597,9 @@ def report(rounds: list[Round], check: Check, args: argparse.Namespace, bus: str
     print(f"- Redis subscribers of Chronicle's channels before the servers started: {bus}")
     print()
     print(table(["round", "killed → survivor", "kill → survivor's position moved",
-                 "kill → its first checkpoint (DB)", "poll round trip", "lock held by",
-                 "writes answered",
-                 "slowest write", f"writes > {args.slow:g} s", "failed writes"], rows))
+                 "kill → lock taken (DB)", "kill → its first checkpoint (DB)",
+                 "poll round trip", "lock held by", "writes answered", "slowest write",
+                 f"writes > {args.slow:g} s", "failed writes"], rows))
     print()
     print(f"- failover under {args.target:g} s in every round: {'met' if target else 'MISSED'}"
           + (f" ({missed} round(s) saw no move within {TAKEOVER_TIMEOUT:g} s)" if missed else ""))
