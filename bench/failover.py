@@ -18,9 +18,11 @@ survivor-to-be at a steady rate (``--rate``, 10/s) the whole time. Each round:
    becomes the one to move past. Beside it, read from the database every
    10 ms on a connection of its own: the kill to another session holding the
    lock (PostgreSQL ended the dead owner's session and the survivor claimed
-   it), and the kill to the survivor's first checkpoint move (the row's
-   ``updated_at``; one clock, one machine), which do not depend on how fast
-   the busy survivor answers its polls;
+   it), and the kill to the start of the survivor's first batch (the
+   checkpoint row's ``updated_at``, set by the batch transaction's first
+   statement, before its rows are written and committed; one clock, one
+   machine), which do not depend on how fast the busy survivor answers its
+   polls;
 3. watch the writes for ``--after`` seconds after the kill: the slowest one
    answered after the kill (in flight at the kill or begun after it), how many
    took longer than ``--slow`` (2 s) and how many failed (must be 0);
@@ -316,9 +318,11 @@ class Round:
     """Seconds from the kill to another session holding the projection's lock (PostgreSQL
     ended the dead owner's session, and the survivor claimed the lock)."""
     checkpoint: float | None = None
-    """Seconds from the kill to the survivor's first checkpoint move (its ``updated_at``),
-    read from the database every ``DB_POLL`` seconds: independent of how fast the
-    survivor answers its polls."""
+    """Seconds from the kill to the start of the survivor's first batch: the ``updated_at``
+    of its first checkpoint move, which ``projections.bookkeeping.advance`` sets as the
+    first statement of the batch's transaction (before the rows and the commit). Read
+    from the database every ``DB_POLL`` seconds: independent of how fast the survivor
+    answers its polls."""
     late_batch: bool = False
     """The dead owner's last batch reached the survivor's view after the kill."""
     new_owner: str = "?"
@@ -346,8 +350,9 @@ class Takeover:
     lock_taken: float | None = None
     """``time.monotonic()`` when a session other than the dead owner's first held the lock."""
     first_move: datetime | None = None
-    """The write time of the first checkpoint move after the kill (the row keeps only the
-    latest: two moves within one poll would show the second)."""
+    """The ``updated_at`` of the first checkpoint move after the kill: when that batch's
+    transaction began (the row keeps only the latest: two moves within one poll would
+    show the second)."""
 
 
 async def watch_takeover(watch: asyncpg.Connection, since: datetime, dead: set[int]
@@ -597,7 +602,7 @@ def report(rounds: list[Round], check: Check, args: argparse.Namespace, bus: str
     print(f"- Redis subscribers of Chronicle's channels before the servers started: {bus}")
     print()
     print(table(["round", "killed → survivor", "kill → survivor's position moved",
-                 "kill → lock taken (DB)", "kill → its first checkpoint (DB)",
+                 "kill → lock taken (DB)", "kill → its first batch began (DB)",
                  "poll round trip", "lock held by", "writes answered", "slowest write",
                  f"writes > {args.slow:g} s", "failed writes"], rows))
     print()
