@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # generator) is installed only by the bench targets, never for make test.
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install run test fuzz lint typecheck schema web-test bench-install bench-test bench-log bench-http bench-fanout bench-rebuild clean
+.PHONY: install run test fuzz lint typecheck schema web-test bench-install bench-test bench-log bench-http bench-fanout bench-failover bench-rebuild clean
 
 GRAPHIQL_SRC := web/graphiql
 GRAPHIQL := chronicle/static/graphiql/index.html
@@ -95,6 +95,10 @@ bench-http: bench-install
 
 bench-fanout: bench-install
 	$(BIN)/python -m bench.fanout
+
+# Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379).
+bench-failover: bench-install
+	$(BIN)/python -m bench.failover
 
 bench-rebuild: bench-install
 	$(BIN)/python -m bench.rebuild

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import tempfile
 import time
 import uuid
@@ -32,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from bench._pg import fresh_pg_database, pg_url
 from bench._report import count, environment, median, number, progress, table
 from domain import post
 from domain.repository import load
@@ -46,7 +45,6 @@ from events.model import NO_STREAM, Commit, ExpectedVersion, Snapshot, StreamApp
 from events.store import SqlEventStore
 
 T = TypeVar("T")
-PG_ADMIN_DSN = os.environ.get("CHRONICLE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CONCURRENCY = 32
 BATCH = 100
 SNAPSHOT_EVERY = 100
@@ -97,7 +95,7 @@ class Database:
     def chronicle_url(self) -> str:
         if self.sqlite_dir is not None:
             return f"sqlite+aiosqlite:///{self.sqlite_dir / 'chronicle.db'}"
-        return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.pg_name}"
+        return pg_url(str(self.pg_name))
 
     def eventsourcing_env(self, purpose: str) -> dict[str, str]:
         if self.sqlite_dir is not None:
@@ -119,14 +117,6 @@ class Database:
         }
 
 
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @contextmanager
 def fresh_database(backend: str) -> Iterator[Database]:
     """A temp SQLite folder or a new PostgreSQL database, removed afterwards."""
@@ -134,12 +124,8 @@ def fresh_database(backend: str) -> Iterator[Database]:
         with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as folder:
             yield Database(backend, sqlite_dir=Path(folder))
         return
-    name = f"chronicle_bench_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
+    with fresh_pg_database("chronicle_bench") as name:
         yield Database(backend, pg_name=name)
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def load_order(sizes: Sizes) -> list[tuple[int, bool]]:
