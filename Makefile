@@ -90,7 +90,9 @@ bench-test: bench-install
 bench-log: bench-install
 	$(BIN)/python -m bench.log
 
+# bench.http drives its servers with wrk, a Debian package (as .ci/run installs chromium).
 bench-http: bench-install
+	command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends wrk)
 	$(BIN)/python -m bench.http
 
 bench-fanout: bench-install
