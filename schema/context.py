@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import os
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,8 +38,12 @@ current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def new_request_id() -> str:
-    """32 random hex digits, as uuid4().hex without building a UUID, which showed in profiles."""
-    return os.urandom(16).hex()
+    """32 random hex digits: ids for logs and error reports, not secrets.
+
+    From Python's own generator (seeded from the OS, and reseeded in a forked
+    child): os.urandom's system call was 6% of a cached answer's server time.
+    """
+    return f"{random.getrandbits(128):032x}"
 
 
 @dataclasses.dataclass
