@@ -273,8 +273,16 @@ test("GraphiQL at /graphql runs a subscription", async ({ page, server, member }
   await page.keyboard.press("ControlOrMeta+A");
   await page.keyboard.press("Delete");
   await page.keyboard.insertText("subscription Watch { feed { change post { title } } }");
-  await page.getByRole("button", { name: /execute/i }).first().click();
-  await expect(page.getByRole("button", { name: /stop/i }).first()).toBeVisible();
+  // GraphiQL ignores Execute until its editors are all built (a click right after the
+  // page loads can land before Monaco's result editor exists, and nothing runs): click
+  // again until the subscription runs. A click that did start it turned it into Stop.
+  const stop = page.getByRole("button", { name: /stop/i }).first();
+  await expect(async () => {
+    if (!(await stop.isVisible())) {
+      await page.getByRole("button", { name: /execute/i }).first().click({ timeout: 2_000 });
+    }
+    await expect(stop).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
   await createPost(server, await author.token(), "Seen in GraphiQL");
   await expect(page.locator(".graphiql-response")).toContainText("Seen in GraphiQL");
 });
