@@ -12,17 +12,17 @@ socket. The bytes are what ``orjson.dumps`` of the whole message gives.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 
 import orjson
 
+from schema.sharing import ByIdentity
+
 
 class NextFrames:
     def __init__(self, remembered: int = 256) -> None:
-        self._remembered = remembered
-        self._data: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
-        """id(data) -> (data, its JSON): the object is held, so its id stays its own."""
+        self._json: ByIdentity[object, bytes] = ByIdentity(remembered)
+        """Each shared result's data, serialized."""
 
     def encode(self, message: Mapping[str, object]) -> str | None:
         """The frame of a ``next`` message whose data was seen before, else None."""
@@ -34,15 +34,10 @@ class NextFrames:
         data = payload.get("data")
         if data is None or not payload.keys() <= {"data", "extensions"}:
             return None
-        found = self._data.get(id(data))
-        if found is None or found[0] is not data:
-            # A copy of the right size: orjson's output holds 4 KiB however short.
-            found = (data, bytes(memoryview(orjson.dumps(data))))
-            self._data[id(data)] = found
-            if len(self._data) > self._remembered:
-                self._data.popitem(last=False)
+        # A copy of the right size: orjson's output holds 4 KiB however short.
+        shared = self._json.get(data, lambda d: bytes(memoryview(orjson.dumps(d))))
         parts = [b'{"id":', orjson.dumps(operation_id), b',"type":"next","payload":{"data":',
-                 found[1]]
+                 shared]
         extensions = payload.get("extensions")
         if extensions is not None:
             parts += [b',"extensions":', orjson.dumps(extensions)]

@@ -24,8 +24,9 @@ events are: their redaction is already in the payload.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import orjson
 from graphql import ExecutionResult, OperationType
@@ -138,3 +139,29 @@ def shareable(payload: Any, *, caller_blind: bool = False) -> Any:
     if caller_blind:
         payload.caller_blind = True
     return payload
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ByIdentity(Generic[K, V]):
+    """What was made of each of the last ``size`` objects seen, by identity.
+
+    The object that every sharing subscriber receives (a shared result's data, a
+    row an applied change read once) is recognised by ``id``; it is held with what
+    was made of it, so its id is never another's while the entry lives. An object
+    seen by one subscriber alone just passes through.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._made: OrderedDict[int, tuple[K, V]] = OrderedDict()
+
+    def get(self, key: K, make: Callable[[K], V]) -> V:
+        found = self._made.get(id(key))
+        if found is None or found[0] is not key:
+            found = self._made[id(key)] = (key, make(key))
+            if len(self._made) > self._size:
+                self._made.popitem(last=False)
+        return found[1]

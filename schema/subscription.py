@@ -10,24 +10,21 @@ that ``schema.sharing`` executes a document over it once for all of them.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from enum import Enum
-from typing import TypeVar, cast
+from typing import cast
 
 import strawberry
 
 from resolvers import feeds, live
 from resolvers.feeds import FeedEvent
 from resolvers.redaction import ServedEvent
+from resolvers.rows import CommentRow, PostRow
 from schema.base import Info, described_subscription
 from schema.log import Event
 from schema.scalars import Position
-from schema.sharing import shareable
+from schema.sharing import ByIdentity, shareable
 from schema.types import Comment, Post
-
-_Row = TypeVar("_Row")
-_Made = TypeVar("_Made")
 
 
 @strawberry.enum
@@ -55,31 +52,11 @@ def _event(served: ServedEvent) -> Event:
     return cast(Event, found)
 
 
-class _Rendered:
-    """One strawberry object per row that an applied change read for every subscriber.
-
-    ``AppliedChanges`` reads a post or its new comments once per change and
-    hands every subscriber the same row objects; rendering each row once lets
-    ``schema.sharing`` execute a document over it once per caller, not once per
-    socket. Rows are recognised by identity (the row is held, so its id stays
-    its own) in a bounded memory: a row read for one subscriber alone (a
-    catch-up) just passes through it.
-    """
-
-    def __init__(self, remembered: int = 512) -> None:
-        self._remembered = remembered
-        self._objects: OrderedDict[int, tuple[object, object]] = OrderedDict()
-
-    def __call__(self, row: _Row, make: Callable[[_Row], _Made]) -> _Made:
-        found = self._objects.get(id(row))
-        if found is None or found[0] is not row:
-            found = self._objects[id(row)] = (row, shareable(make(row)))
-            if len(self._objects) > self._remembered:
-                self._objects.popitem(last=False)
-        return cast(_Made, found[1])
-
-
-_rendered = _Rendered()
+# One strawberry object per row that an applied change read for every subscriber
+# (``AppliedChanges`` hands them all the same row objects): ``schema.sharing`` then
+# executes a document over it once per caller, not once per socket.
+_posts: ByIdentity[PostRow, Post] = ByIdentity(512)
+_comments: ByIdentity[CommentRow, Comment] = ByIdentity(512)
 
 
 def _feed_update(update: FeedEvent) -> FeedUpdate:
@@ -149,7 +126,7 @@ class Subscription:
         ctx = info.context
         async for row in feeds.follow_post(ctx.services, ctx.actor, str(id), after):
             ctx.forget_loaders()
-            yield _rendered(row, Post.from_row)
+            yield _posts.get(row, lambda r: shareable(Post.from_row(r)))
 
     @described_subscription(
         "New comments on a post.\n\n"
@@ -162,4 +139,4 @@ class Subscription:
         ctx = info.context
         async for row in feeds.follow_comments(ctx.services, ctx.actor, str(post_id), after):
             ctx.forget_loaders()
-            yield _rendered(row, Comment.from_row)
+            yield _comments.get(row, lambda r: shareable(Comment.from_row(r)))
