@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from events.bus import PROJECTIONS_CHANNEL, BusError
 from projections.history import post_states
-from resolvers.fanout import Fanout
+from resolvers.fanout import Fanout, joined
 from resolvers.posts import PUBLISHED
 from resolvers.rows import CommentRow, PostRow
 
@@ -67,11 +67,7 @@ class AppliedChanges:
         found = self._reads.get(key)
         if found is None:
             found = self._reads[key] = asyncio.ensure_future(read())
-        elif found.done():
-            done: T = found.result()  # every subscriber after the first, most of the time
-            return done
-        # Shielded: one subscriber leaving must not cancel the others' read.
-        result: T = await asyncio.shield(found)
+        result: T = await joined(found)
         return result
 
     async def post(self, services: Services, post_id: str) -> PostRow | None:

@@ -34,6 +34,15 @@ RESTART_DELAYS = (0.05, 2.0)
 """First and longest pause before a failed producer runs again (doubling in between)."""
 
 
+async def joined(shared: asyncio.Future[T]) -> T:
+    """The outcome of work several subscribers wait for, shielded: one of them leaving
+    must not cancel it for the others. Once it is done (for every subscriber after the
+    first, most of the time) it is handed over without a shield."""
+    if shared.done():
+        return shared.result()
+    return await asyncio.shield(shared)
+
+
 class Lagged(Exception):
     """The listener fell behind and was dropped from the shared stream: catch up, then listen."""
 

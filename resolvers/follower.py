@@ -25,7 +25,7 @@ from domain.ports import Actor
 from events.bus import EVENTS_CHANNEL, BusError
 from events.model import RecordedEvent
 from resolvers.consistency import wait_for_position
-from resolvers.fanout import Fanout
+from resolvers.fanout import Fanout, joined
 from resolvers.redaction import ServedEvent, sees_owner_fields, serve_as
 from resolvers.visibility import Facts, learn, visible
 
@@ -68,10 +68,7 @@ class SharedBatch:
         """The read model's facts about this batch, looked up once for every member."""
         if self._facts is None:
             self._facts = asyncio.ensure_future(self._learn(services))
-        elif self._facts.done():
-            return self._facts.result()  # every subscriber after the first, most of the time
-        # Shielded: one subscriber leaving must not cancel the others' lookup.
-        return await asyncio.shield(self._facts)
+        return await joined(self._facts)
 
     async def _learn(self, services: Services) -> Facts:
         # A live subscriber hears of a commit before the projections apply it:
