@@ -8,9 +8,12 @@ per-connection operation limit, and frames capped in size.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from gql import GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
+from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.members import register
 from tests.e2e.server import Api, Server
@@ -171,7 +174,10 @@ async def test_a_frame_larger_than_the_cap_closes_with_1009(server: Server, prot
     async with raw(server, protocol) as ws:
         await initialised(ws)
         huge = '{ me { id } } #' + "x" * (1024 * 1024)
-        await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": huge}})
+        # The server may refuse the frame from its header, before the client has
+        # finished writing it: the send then fails, and the close code still tells.
+        with contextlib.suppress(ConnectionClosed):
+            await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": huge}})
         assert (await closed(ws))[0] == TOO_BIG
 
 
