@@ -203,6 +203,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--server-path", metavar="DIR",
                         help="serve another checkout's code (its PYTHONPATH), for a baseline; "
                              "only `events` then, which every version serves")
+    parser.add_argument("--server-env", metavar="NAME=VALUE", nargs="+", default=[],
+                        help="settings for the server, e.g. CHRONICLE_WS_IMPLEMENTATION=websockets")
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin the server to core 0 and this generator to core 1")
     args = parser.parse_args()
@@ -232,6 +234,7 @@ def main() -> None:
         # rather than count a committed post as failed.
         env |= {"CHRONICLE_ACCESS_LOG": "false", "CHRONICLE_ARGON2_TIME_COST": "1",
                 "CHRONICLE_ARGON2_MEMORY_COST_KIB": "1024", "CHRONICLE_READ_WAIT_TIMEOUT": "30"}
+        env |= dict(setting.split("=", 1) for setting in args.server_env)
         log = stack.enter_context((work / "server.log").open("w"))
         progress(f"server on port {port}" + (" pinned to core 0, generator to core 1"
                                              if pinned else ""))

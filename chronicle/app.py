@@ -228,6 +228,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         workers=1,
+        ws=settings.ws_implementation,
         ws_per_message_deflate=settings.ws_per_message_deflate,
         ws_max_size=settings.max_ws_message_bytes,
         access_log=settings.access_log,

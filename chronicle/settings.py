@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     """When set, /metrics wants ``Authorization: Bearer <token>``; unset, it answers
     loopback clients only."""
     ws_per_message_deflate: bool = False
+    ws_implementation: Literal["websockets-sansio", "websockets", "wsproto"] = "websockets-sansio"
+    """uvicorn's websocket protocol. The sans-I/O one keeps no tasks of its own per socket
+    (its keepalive is a timer), where the older ``websockets`` one runs three: less memory
+    per idle subscriber (bench/README.md, bench.fanout)."""
     max_request_bytes: int = Field(1024 * 1024, ge=1024)
     """Largest HTTP request body (HTTP 413 past it); websocket frames have their own cap."""
     ws_init_timeout_seconds: float = Field(10.0, gt=0)
