@@ -33,10 +33,11 @@ from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
 from events.contract import EventStore
 from projections.bookkeeping import create_generation, generations, live_generation
 from projections.collector import CollectorPauses
-from projections.dead_letters import DeadLetter, parked, request_retry, summary
+from projections.dead_letters import DeadLetter, parked, request_retry
 from projections.driver import Driver
 from projections.posts import PostsProjection
 from projections.projection import Projection
+from projections.status import ProjectionStatusInfo, statuses
 from projections.tables import ReadTables
 from projections.transactions import writing
 from projections.users import UsersProjection
@@ -63,21 +64,6 @@ class RetryOutcome:
     """Positions re-applied and removed from dead-letter storage."""
     parked: list[DeadLetter]
     """What is still parked after the retry, in log order."""
-
-
-@dataclass(frozen=True)
-class ProjectionStatusInfo:
-    name: str
-    state: str
-    """CATCHING_UP, LIVE, REBUILDING or FAILED."""
-    position: int
-    """The live generation's checkpoint, or the rebuild's while REBUILDING."""
-    lag: int
-    last_error: str | None = None
-    parked: int = 0
-    """Events of the live generation parked in dead-letter storage (see
-    ``projections.dead_letters``)."""
-    last_parked_error: str | None = None
 
 
 def default_projections() -> list[Projection]:
@@ -217,28 +203,7 @@ class ProjectionRunner:
             await wait_at_most(changed, wait)
 
     async def statuses(self) -> list[ProjectionStatusInfo]:
-        head = await self._store.head_position()
-        result = []
-        for name, driver in self._drivers.items():
-            if not driver.applying:
-                await driver.refresh()
-            rebuild = driver.rebuild
-            if driver.last_error is not None:
-                state = "FAILED"
-            elif rebuild is not None:
-                state = "REBUILDING"
-            elif driver.live.position >= head or driver.caught_up:
-                state = "LIVE"
-            else:
-                state = "CATCHING_UP"
-            position = rebuild.position if rebuild is not None else driver.live.position
-            async with self._engine.connect() as conn:
-                parked = await summary(conn, name, driver.live.generation)
-            result.append(ProjectionStatusInfo(
-                name, state, position, max(0, head - position), driver.last_error,
-                parked.parked, parked.last_error,
-            ))
-        return result
+        return await statuses(self._engine, self._store, self._drivers.values())
 
     async def status(self, name: str) -> ProjectionStatusInfo:
         self._driver(name)
