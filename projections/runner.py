@@ -7,29 +7,29 @@ notices and on the poll) so ``tables()`` and ``wait_for()`` work everywhere.
 
 The runner is the projections' one entry point for the rest of the service:
 their status (``projections.status``) and an operator's rebuild and retry,
-which work from any process (``projections.requests``), go through it.
+which work from any process (``projections.requests``), go through it. Bus
+notices wake its drivers (``projections.notices``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
+from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus
 from events.contract import EventStore
 from projections.collector import CollectorPauses
 from projections.dead_letters import DeadLetter, parked
 from projections.driver import Driver
+from projections.notices import listen
 from projections.posts import PostsProjection
 from projections.projection import Projection
 from projections.requests import Requests, RetryOutcome
@@ -38,9 +38,6 @@ from projections.tables import ReadTables
 from projections.users import UsersProjection
 from projections.waiting import Progress, wait_at_most
 
-log = logging.getLogger(__name__)
-
-RESUBSCRIBE_DELAY = 0.2
 FOLLOWER_REFRESH = 0.05
 """How often a waiting follower re-reads checkpoints when notices are slow to come."""
 
@@ -119,10 +116,10 @@ class ProjectionRunner:
             asyncio.create_task(d.run(), name=f"projection:{name}")
             for name, d in self._drivers.items()
         ]
-        self._tasks.append(asyncio.create_task(self._listen(EVENTS_CHANNEL), name="proj:events"))
-        self._tasks.append(
-            asyncio.create_task(self._listen(PROJECTIONS_CHANNEL), name="proj:notices")
-        )
+        for channel, task in ((EVENTS_CHANNEL, "proj:events"),
+                              (PROJECTIONS_CHANNEL, "proj:notices")):
+            listening = listen(self._bus, channel, self.owner, self._drivers)
+            self._tasks.append(asyncio.create_task(listening, name=task))
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
@@ -233,33 +230,3 @@ class ProjectionRunner:
         finally:
             if not self.started:
                 await driver.close()  # a claim that failed may still hold a lock session
-
-    async def _listen(self, channel: str) -> None:
-        """Wake the drivers on notices; a lost notice only waits for the poll."""
-        while True:
-            try:
-                async with self._bus.subscribe(channel) as notices:
-                    self._wake_all()  # anything published before we listened
-                    async for notice in notices:
-                        self._on_notice(channel, notice)
-            except asyncio.CancelledError:
-                raise
-            except (BusError, RuntimeError) as exc:
-                log.info("projections: %s subscription ended (%r); resubscribing", channel, exc)
-            self._wake_all()
-            await asyncio.sleep(RESUBSCRIBE_DELAY)
-
-    def _on_notice(self, channel: str, notice: dict[str, Any]) -> None:
-        if channel == EVENTS_CHANNEL:
-            self._wake_all()
-            return
-        if notice.get("owner") == self.owner:
-            return
-        driver = self._drivers.get(str(notice.get("projection")))
-        if driver is not None:
-            driver.retry_wanted = driver.retry_wanted or bool(notice.get("retry"))
-            driver.wake()
-
-    def _wake_all(self) -> None:
-        for driver in self._drivers.values():
-            driver.wake()
