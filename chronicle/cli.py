@@ -140,7 +140,7 @@ async def _projection_status(settings: Settings) -> None:
 
 async def _retry(settings: Settings, name: str, position: int | None) -> int:
     from chronicle.bootstrap import start
-    from projections.runner import NothingParked
+    from projections.requests import NothingParked
 
     app = await start(settings, projections=False)
     try:

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from domain.errors import Forbidden, NotFound, Unauthenticated
-from projections.runner import NothingParked
+from projections.requests import NothingParked
 from resolvers.context import RequestContext
 from resolvers.operations import require_admin
 

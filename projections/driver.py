@@ -12,7 +12,7 @@ served, and is swapped in once it has caught up with the live one.
 
 Every applied batch is announced on ``PROJECTIONS_CHANNEL`` with its position,
 its row ``changes`` (the live feeds') and the ``tables`` it wrote, by their
-names in the projection, as :class:`~projections.projection.Writes` noted
+names in the projection, as :class:`~projections.writes.Writes` noted
 them. A notice without ``tables`` (a swapped generation, a write of unknown
 table) may have changed anything.
 """
@@ -41,8 +41,8 @@ from projections.generations import Generations
 from projections.lease import lease_for
 from projections.projection import Change, Projection
 from projections.retry import Retried, retry_requested
-from projections.rows import recording_writes
 from projections.waiting import Progress, result_or_none, wait_at_most
+from projections.writes import recording_writes
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ the small per-event functions, write back with a handful of ``executemany``
 statements: ``projections.rows``) because one statement per event would cap a
 rebuild far below the 20 000 events/s the product needs. The runner opens the
 transaction and moves the checkpoint in it; ``apply`` only ever writes rows,
-and only through ``projections.rows.Writes``, which notes every table it writes
+and only through ``projections.writes.Writes``, which notes every table it writes
 (``recording_writes``): the runner's notices name them, and the response cache
 evicts by them.
 """

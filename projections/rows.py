@@ -1,18 +1,15 @@
-"""How a projection's batch reads and writes its rows: driver-level statements, compiled once.
+"""The statements a projection's batch reads and writes its rows with: driver-level, compiled once.
 
 Rows are plain dicts (:data:`Row`). A batch loads the rows it touches by key in
 a few ``IN`` lists (:func:`load_rows`) and writes them back through
-:class:`Writes`, one ``executemany`` per table and kind of change
-(:func:`insert_rows`, :func:`update_rows`, :func:`delete_rows`,
+:class:`~projections.writes.Writes`, one ``executemany`` per table and kind of
+change (:func:`insert_rows`, :func:`update_rows`, :func:`delete_rows`,
 :func:`execute_many`), each statement compiled once per table and dialect.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -22,23 +19,9 @@ from typing import Any
 from sqlalchemy import BindParameter, DateTime, Dialect, Table, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from projections.writes import Writes
+
 Row = dict[str, Any]
-
-_written: ContextVar[set[str | None] | None] = ContextVar("chronicle_written", default=None)
-"""The tables written since ``recording_writes`` began (None in it: a statement whose
-table is unknown)."""
-
-
-@contextmanager
-def recording_writes() -> Iterator[set[str | None]]:
-    """Note the name of every table :class:`Writes` writes in the block."""
-    written: set[str | None] = set()
-    token = _written.set(written)
-    try:
-        yield written
-    finally:
-        _written.reset(token)
-
 
 IN_CHUNK = 500
 """Ids per ``IN (...)`` list: far below SQLite's and asyncpg's bound-parameter limits."""
@@ -94,73 +77,6 @@ def _keyed(table: Table, column: str, dialect: Dialect, *, delete: bool) -> str:
     keys: list[BindParameter[Any]] = [bindparam(f"k{i}") for i in range(IN_CHUNK)]
     statement = table.delete() if delete else table.select()
     return str(statement.where(table.c[column].in_(keys)).compile(dialect=dialect))
-
-
-class Writes:
-    """The write statements of one transaction, each sent as soon as its rows are made.
-
-    Making a statement's rows (sorting, tuples, datetimes as text) is Python
-    work in the event loop; executing it is SQLite's, in aiosqlite's thread
-    and mostly without the GIL. In a rebuild the two are of the same size,
-    and awaited one after the other they took turns on two cores. So on
-    SQLite a statement goes straight to the driver's thread, in one hop
-    (through SQLAlchemy it takes several, each needing the event loop), and
-    executes while the next one's rows are made.
-
-    At most one statement is in flight: ``send`` waits for it before sending
-    the next, so statements run in the order sent and each error surfaces
-    (as the driver's exception). Use it through :func:`writes`, which waits
-    for the last one before the transaction goes on or rolls back. Other
-    databases get each statement through SQLAlchemy, awaited in turn.
-    """
-
-    def __init__(self, conn: AsyncConnection, driver: Any = None) -> None:
-        self.conn = conn
-        self.dialect = conn.dialect
-        self._driver = driver
-        """The aiosqlite connection under ``conn``, or None."""
-        self._sent: asyncio.Future[Any] | None = None
-
-    async def send(self, sql: str, params: Any, table: str | None) -> None:
-        """Execute ``sql``, a write to ``table`` (None: unknown), with ``params`` (a
-        list: ``executemany``) once the statement sent before has succeeded (its
-        error is raised here)."""
-        written = _written.get()
-        if written is not None:
-            written.add(table)
-        await self.flush()
-        if self._driver is None:
-            await self.conn.exec_driver_sql(sql, params)
-            return
-        run = self._driver.executemany if isinstance(params, list) else self._driver.execute
-        self._sent = asyncio.ensure_future(run(sql, params))
-        await asyncio.sleep(0)  # its first step queues it in the driver's thread
-
-    async def flush(self) -> None:
-        """Wait for the statement in flight; raise its error."""
-        sent, self._sent = self._sent, None
-        if sent is not None:
-            await sent
-
-
-@asynccontextmanager
-async def writes(conn: AsyncConnection) -> AsyncIterator[Writes]:
-    """:class:`Writes` on ``conn``; every statement sent has finished when the block ends."""
-    driver = None
-    if conn.dialect.driver == "aiosqlite":
-        driver = (await conn.get_raw_connection()).driver_connection
-    out = Writes(conn, driver)
-    try:
-        yield out
-    except BaseException:
-        # The transaction rolls back next: never under a statement still running.
-        sent, out._sent = out._sent, None
-        if sent is not None:
-            await asyncio.wait({sent})
-            if not sent.cancelled():
-                sent.exception()  # retrieved: the error that left the block is the one raised
-        raise
-    await out.flush()
 
 
 @dataclass(frozen=True)

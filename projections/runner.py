@@ -1,83 +1,49 @@
-"""The projection runner: catch-up, live, blue/green rebuild, one applier per projection.
+"""The projection runner: one driver per projection, woken by notices, read by the queries.
 
 Each projection is driven by one task (:class:`projections.driver.Driver`)
 in the process holding its lease; every other process *follows*: it reads the
 live generation and checkpoints from the database (on PROJECTIONS_CHANNEL
 notices and on the poll) so ``tables()`` and ``wait_for()`` work everywhere.
 
-Rebuilds are requests recorded in the database (a generation newer than the
-live one), so ``rebuild()`` works from any process: the lease holder fills the
-new generation while serving the live one, then swaps. When no process holds
-the lease (the CLI with the server down), ``rebuild()`` takes the lease and
-does the work itself.
+The runner is the projections' one entry point for the rest of the service:
+their status (``projections.status``) and an operator's rebuild and retry,
+which work from any process (``projections.requests``), go through it. Bus
+notices wake its drivers (``projections.notices``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import MetaData
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus, BusError
+from events.bus import EVENTS_CHANNEL, PROJECTIONS_CHANNEL, Bus
 from events.contract import EventStore
-from projections.bookkeeping import create_generation, generations, live_generation
 from projections.collector import CollectorPauses
-from projections.dead_letters import DeadLetter, parked, request_retry, summary
+from projections.dead_letters import DeadLetter, parked
 from projections.driver import Driver
+from projections.notices import listen
 from projections.posts import PostsProjection
 from projections.projection import Projection
+from projections.requests import Requests, RetryOutcome
+from projections.status import ProjectionStatusInfo, statuses
 from projections.tables import ReadTables
-from projections.transactions import writing
 from projections.users import UsersProjection
 from projections.waiting import Progress, wait_at_most
 
-log = logging.getLogger(__name__)
-
-RESUBSCRIBE_DELAY = 0.2
 FOLLOWER_REFRESH = 0.05
 """How often a waiting follower re-reads checkpoints when notices are slow to come."""
 
 
 class UnknownProjection(KeyError):
     """No projection by that name (the API maps it to NOT_FOUND / BAD_USER_INPUT)."""
-
-
-class NothingParked(LookupError):
-    """No parked event at the position a retry named."""
-
-
-@dataclass(frozen=True)
-class RetryOutcome:
-    applied: list[int]
-    """Positions re-applied and removed from dead-letter storage."""
-    parked: list[DeadLetter]
-    """What is still parked after the retry, in log order."""
-
-
-@dataclass(frozen=True)
-class ProjectionStatusInfo:
-    name: str
-    state: str
-    """CATCHING_UP, LIVE, REBUILDING or FAILED."""
-    position: int
-    """The live generation's checkpoint, or the rebuild's while REBUILDING."""
-    lag: int
-    last_error: str | None = None
-    parked: int = 0
-    """Events of the live generation parked in dead-letter storage (see
-    ``projections.dead_letters``)."""
-    last_parked_error: str | None = None
 
 
 def default_projections() -> list[Projection]:
@@ -129,6 +95,9 @@ class ProjectionRunner:
             for p in (projections if projections is not None else default_projections())
         }
         self._tasks: list[asyncio.Task[None]] = []
+        self._requests = Requests(
+            engine, store, bus, self.owner, self._progress, lambda: self.started
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -147,10 +116,10 @@ class ProjectionRunner:
             asyncio.create_task(d.run(), name=f"projection:{name}")
             for name, d in self._drivers.items()
         ]
-        self._tasks.append(asyncio.create_task(self._listen(EVENTS_CHANNEL), name="proj:events"))
-        self._tasks.append(
-            asyncio.create_task(self._listen(PROJECTIONS_CHANNEL), name="proj:notices")
-        )
+        for channel, task in ((EVENTS_CHANNEL, "proj:events"),
+                              (PROJECTIONS_CHANNEL, "proj:notices")):
+            listening = listen(self._bus, channel, self.owner, self._drivers)
+            self._tasks.append(asyncio.create_task(listening, name=task))
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
@@ -217,28 +186,7 @@ class ProjectionRunner:
             await wait_at_most(changed, wait)
 
     async def statuses(self) -> list[ProjectionStatusInfo]:
-        head = await self._store.head_position()
-        result = []
-        for name, driver in self._drivers.items():
-            if not driver.applying:
-                await driver.refresh()
-            rebuild = driver.rebuild
-            if driver.last_error is not None:
-                state = "FAILED"
-            elif rebuild is not None:
-                state = "REBUILDING"
-            elif driver.live.position >= head or driver.caught_up:
-                state = "LIVE"
-            else:
-                state = "CATCHING_UP"
-            position = rebuild.position if rebuild is not None else driver.live.position
-            async with self._engine.connect() as conn:
-                parked = await summary(conn, name, driver.live.generation)
-            result.append(ProjectionStatusInfo(
-                name, state, position, max(0, head - position), driver.last_error,
-                parked.parked, parked.last_error,
-            ))
-        return result
+        return await statuses(self._engine, self._store, self._drivers.values())
 
     async def status(self, name: str) -> ProjectionStatusInfo:
         self._driver(name)
@@ -250,54 +198,15 @@ class ProjectionRunner:
         """Rebuild ``name`` blue/green and return once the new generation is live.
 
         Raises :class:`UnknownProjection` for an unknown name. Works whether
-        or not this process applies the projection (see the module docstring).
+        or not this process applies the projection (``projections.requests``).
         """
         driver = self._driver(name)
         try:
-            return await self._rebuild(driver, progress)
+            await self._requests.rebuild(driver, progress)
+            return await self.status(name)
         finally:
             if not self.started:
                 await driver.close()  # a claim that failed may still hold a lock session
-
-    async def _rebuild(
-        self, driver: Driver, progress: Callable[[int, int], None] | None
-    ) -> ProjectionStatusInfo:
-        name = driver.name
-        target = await self._request_rebuild(driver)
-        head = await self._store.head_position()
-        driver.wake()
-        await self._bus.publish(
-            PROJECTIONS_CHANNEL, {"projection": name, "rebuild": target, "owner": self.owner}
-        )
-        while True:
-            changed = self._progress.next()
-            if not driver.applying:
-                await driver.refresh()
-            live, pending = driver.live, driver.rebuild
-            if live.generation >= target and live.position >= head:
-                break
-            if progress is not None:
-                # Before the applier has picked the request up, nothing is rebuilt yet.
-                done = pending.position if pending is not None else 0
-                if live.generation >= target:
-                    done = live.position
-                progress(done, max(head, done))
-            if not self.started and not driver.applying and await driver.claim():
-                # Nobody else applies it (the server is down): do the work here.
-                try:
-                    while driver.live.generation < target or driver.live.position < head:
-                        await driver.step_once()
-                        if progress is not None:
-                            # the first build of a projection fills the live generation
-                            done = (driver.rebuild or driver.live).position
-                            progress(done, max(head, done))
-                finally:
-                    await driver.close()
-                continue
-            await wait_at_most(changed, 0.25)
-        if progress is not None:
-            progress(driver.live.position, max(head, driver.live.position))
-        return await self.status(name)
 
     async def dead_letters(self, name: str) -> list[DeadLetter]:
         """The events ``name`` parked, every generation's (a rebuild parks in its own)."""
@@ -310,93 +219,14 @@ class ProjectionRunner:
         """Re-apply the parked events of ``name`` (all, or the one at ``position`` and those
         held behind it) in log order, and return once the applier has tried them.
 
-        Raises :class:`NothingParked` when nothing is parked at ``position``. Works
-        from any process, like ``rebuild()``: the applier carries it out
-        (``projections.retry``), or this process when nobody applies ``name``.
+        Raises :class:`~projections.requests.NothingParked` when nothing is parked
+        at ``position``. Works from any process, like ``rebuild()``: the applier
+        carries it out (``projections.retry``), or this process when nobody applies
+        ``name`` (``projections.requests``).
         """
         driver = self._driver(name)
         try:
-            return await self._retry(driver, position, within)
+            return await self._requests.retry(driver, position, within)
         finally:
             if not self.started:
                 await driver.close()  # a claim that failed may still hold a lock session
-
-    async def _retry(self, driver: Driver, position: int | None, within: float) -> RetryOutcome:
-        name = driver.name
-        if not driver.applying:
-            await driver.refresh()
-        generation = driver.live.generation
-        async with writing(self._engine) as conn:
-            marked = await request_retry(conn, name, generation, position)
-        if position is not None and not marked:
-            raise NothingParked(position)
-        driver.retry_wanted = True
-        driver.wake()
-        await self._bus.publish(
-            PROJECTIONS_CHANNEL, {"projection": name, "retry": True, "owner": self.owner}
-        )
-        deadline = time.monotonic() + within
-        while True:
-            changed = self._progress.next()
-            async with self._engine.connect() as conn:
-                letters = await parked(conn, name, generation)
-            if not any(d.retry_requested for d in letters) or time.monotonic() > deadline:
-                break
-            if not self.started and not driver.applying and await driver.claim():
-                try:  # nobody else applies it (the server is down): do the work here
-                    await driver.prepare()
-                    await driver.retry_parked()
-                finally:
-                    await driver.close()
-                continue
-            await wait_at_most(changed, 0.1)
-        still = {d.position for d in letters}
-        return RetryOutcome([p for p in marked if p not in still], letters)
-
-    async def _request_rebuild(self, driver: Driver) -> int:
-        """The generation that will replace the live one: an open request, or a new one."""
-        name = driver.projection.name
-        for _ in range(5):
-            try:
-                async with writing(self._engine) as conn:
-                    live = await live_generation(conn, name) or 0
-                    known = await generations(conn, name)
-                    pending = [g.generation for g in known if g.generation > live]
-                    if pending:
-                        return max(pending)
-                    target = max([live, *(g.generation for g in known)]) + 1
-                    await create_generation(conn, name, target, driver.projection.schema_version)
-                    return target
-            except IntegrityError:
-                continue  # another process asked at the same instant: join its request
-        raise RuntimeError(f"could not record a rebuild request for {name}")
-
-    async def _listen(self, channel: str) -> None:
-        """Wake the drivers on notices; a lost notice only waits for the poll."""
-        while True:
-            try:
-                async with self._bus.subscribe(channel) as notices:
-                    self._wake_all()  # anything published before we listened
-                    async for notice in notices:
-                        self._on_notice(channel, notice)
-            except asyncio.CancelledError:
-                raise
-            except (BusError, RuntimeError) as exc:
-                log.info("projections: %s subscription ended (%r); resubscribing", channel, exc)
-            self._wake_all()
-            await asyncio.sleep(RESUBSCRIBE_DELAY)
-
-    def _on_notice(self, channel: str, notice: dict[str, Any]) -> None:
-        if channel == EVENTS_CHANNEL:
-            self._wake_all()
-            return
-        if notice.get("owner") == self.owner:
-            return
-        driver = self._drivers.get(str(notice.get("projection")))
-        if driver is not None:
-            driver.retry_wanted = driver.retry_wanted or bool(notice.get("retry"))
-            driver.wake()
-
-    def _wake_all(self) -> None:
-        for driver in self._drivers.values():
-            driver.wake()

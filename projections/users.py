@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from events.model import RecordedEvent
 from projections import projection
 from projections.projection import Change, Projection
-from projections.rows import Row, Writes, insert_rows, load_rows, update_rows, writes
+from projections.rows import Row, insert_rows, load_rows, update_rows
 from projections.tables import USER_CREDENTIALS, user_tables
+from projections.writes import Writes, writes
 
 FORGOTTEN_NAME = "Forgotten user"
 

@@ -19,7 +19,6 @@ from events.model import RecordedEvent
 from projections.posts.batch import COUNTS, COUNTS_COLUMNS, PostsBatch
 from projections.rows import (
     Positional,
-    Writes,
     delete_rows,
     execute_many,
     insert_rows,
@@ -27,9 +26,9 @@ from projections.rows import (
     load_rows,
     positional,
     update_rows,
-    writes,
 )
 from projections.tables import FOREVER
+from projections.writes import Writes, writes
 
 _LIKES = frozenset(("PostLiked", "PostUnliked"))
 _COMMENT_CHANGES = frozenset(("CommentEdited", "CommentDeleted"))

@@ -14,7 +14,8 @@ from events.model import RecordedEvent
 from projections.dead_letters import HELD_BACK
 from projections.posts import PostsProjection
 from projections.projection import Change
-from projections.runner import NothingParked, ProjectionRunner
+from projections.requests import NothingParked
+from projections.runner import ProjectionRunner
 from projections.users import UsersProjection
 from tests.integration.test_projections_kit import Log, contents, open_log, rows, running
 
