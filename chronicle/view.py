@@ -31,6 +31,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from chronicle.cache_keys import cacheable, keys, matches
 from chronicle.frames import NextFrames
 from chronicle.graphql_http import (
     GRAPHQL_RESPONSE,
@@ -40,7 +41,7 @@ from chronicle.graphql_http import (
     refusal,
 )
 from chronicle.metrics import Metrics
-from chronicle.response_cache import ResponseCache, Ticket, cacheable, keys, matches
+from chronicle.response_cache import ResponseCache, Ticket
 from domain.errors import RateLimited, Unauthenticated
 from events.read_recording import Reads, recording_reads
 from resolvers.context import Services
