@@ -8,7 +8,7 @@ read. There is no time to live.
 
 What an answer is filed under (its key, its ETag) is ``chronicle.cache_keys``'s;
 the bounded memory of entries and their tags is ``chronicle.cache_entries``'s;
-serving hits and storing misses at the ASGI level is ``chronicle.view``'s.
+serving hits and storing misses at the ASGI level is ``chronicle.cache_front``'s.
 This module keeps the rules of when an entry may be served or stored:
 
 - **Positions**: ``heard[p]`` is the newest position of ``p``'s notices. An
