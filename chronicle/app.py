@@ -37,7 +37,8 @@ from chronicle.response_cache import ResponseCache
 from chronicle.settings import Settings
 from chronicle.view import ChronicleGraphQL
 from events.read_recording import watch_engine_reads
-from events.reading import Reader, reader_for
+from events.readers import reader_for
+from events.reading import Reader
 from projections.runner import read_model_tables
 from resolvers.changes import FEED_PROJECTION
 from resolvers.context import Services

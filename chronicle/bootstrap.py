@@ -19,7 +19,7 @@ from domain.ports import Actor, Context, Outcome
 from domain.security import Argon2Hasher, TokenService
 from events.bus import Bus
 from events.db import create_engine, migrate
-from events.reading import ReadTimeouts
+from events.pg_reader import ReadTimeouts
 from events.store import SqlEventStore
 from projections.runner import ProjectionRunner
 

@@ -6,29 +6,11 @@ with the read tables it wrote (every process hears it, the applying one and
 the others alike), so an entry lives until such a notice names a table it
 read. There is no time to live.
 
-- **Key**: the document, the operation name, the variables (canonical JSON),
-  the caller's visibility class (anonymous, member or admin: the role is
-  always in the key) and, only for an answer that depends on who asks, the
-  member's id. Which answers do: the request context records every read of
-  the caller (``RequestContext.actor``, one descriptor that every resolver
-  path goes through: ``me``, ``email``, ``likedByMe``, drafts and other
-  statuses, the past's visibility, the log's). An answer whose execution
-  never read it is computed from the document, the variables, the read
-  model and the class alone, so it is the answer for every caller of the
-  class: it is stored under the class's *shared* key. One that did read it
-  goes under the member's *own* key. Lookups try the shared key, then the
-  own one. What reads the caller before execution (the token check, this
-  key, the cost budget) uses ``RequestContext.identity``, which records
-  nothing and appears in no resolver.
-- **What**: the ``data`` of query answers without errors, serialized, with the
-  operation's cost (the budget is charged again on every hit) and an ETag.
-- **Tags**: the read tables the execution read (``events.read_recording``: every
-  driver-level read names its tables, every statement through the engine is
-  seen by SQLAlchemy's ``before_execute`` event), by their names in the
-  projections. A notice evicts the entries tagged with a table it names.
-  Anything else is tagged ``ANY`` and evicted by every notice: a read of the
-  log or of bookkeeping tables, text SQL, a table of no projection. A notice
-  without ``tables`` (a swapped generation) evicts everything.
+What an answer is filed under (its key, its ETag) is ``chronicle.cache_keys``'s;
+the bounded memory of entries and their tags is ``chronicle.cache_entries``'s;
+serving hits and storing misses at the ASGI level is ``chronicle.cache_front``'s.
+This module keeps the rules of when an entry may be served or stored:
+
 - **Positions**: ``heard[p]`` is the newest position of ``p``'s notices. An
   entry computed at ``P`` (what every projection had at least applied) is
   exact through ``max(P, min heard)``: any batch up to there that wrote a
@@ -50,46 +32,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import re
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from domain.errors import InvalidInput
-from domain.ports import Actor
+from chronicle.cache_entries import ANY, Entry, TaggedEntries, tags_of
+from chronicle.cache_keys import Key, etag_of
 from events.bus import Bus
 from events.read_recording import Reads
 from resolvers.credentials import follow_notices
-from schema.context import parse_position
 
-Key = tuple[str, str | None, bytes, str, str | None]
-"""(document, operation name, variables as canonical JSON, visibility class, member id
-or None: the class's shared key)."""
-
-ANY = "*"
-"""The tag of an entry that read something no notice names: every notice evicts it."""
 RECENT_NOTICES = 1024
 """Notices remembered for the race check; a miss that saw more arrive is not stored."""
 FLIGHT_WAIT = 5.0
 """Seconds a concurrent miss waits for the first one's answer before running its own."""
-_REQUEST_KEYS = frozenset({"query", "operationName", "variables", "extensions"})
-_GENERATION = re.compile(r"(.+)_g[0-9]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    data: bytes
-    """The answer's ``data``, serialized."""
-    etag: str
-    cost: int
-    position: int
-    """What every projection had at least applied when it was computed."""
-    tags: frozenset[str]
-    """The read tables it read, by their names in the projections (or ``ANY``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +62,7 @@ class Ticket:
     """Other misses of ``shared`` wait for this one's answer."""
 
 
-class ResponseCache:
+class ResponseCache(TaggedEntries):
     """A bounded LRU of answers (entries and bytes), evicted by projection notices."""
 
     def __init__(
@@ -113,8 +70,7 @@ class ResponseCache:
         read_model: frozenset[str] = frozenset(),
         positions: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
+        super().__init__(max_entries=max_entries, max_bytes=max_bytes)
         self.projections = projections
         self.read_model = read_model
         """The read tables' names in the projections: the tags notices may name."""
@@ -123,22 +79,12 @@ class ResponseCache:
         self.heard: dict[str, int] = dict.fromkeys(projections, 0)
         self.epoch = 0
         self.listening = False
-        self.hits = self.misses = self.evictions = 0
-        self._entries: OrderedDict[Key, Entry] = OrderedDict()
-        self._tagged: dict[str, set[Key]] = {}
-        self._bytes = 0
+        self.hits = self.misses = 0
         self._recent: deque[frozenset[str] | None] = deque(maxlen=RECENT_NOTICES)
         """The tables of the latest notices (None: anything), one per epoch."""
         self._flights: dict[Key, asyncio.Event] = {}
         self._personal: OrderedDict[Key, None] = OrderedDict()
         """Shared keys whose latest answer was a member's own: no miss waits for them."""
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
 
     def known_through(self) -> int:
         """The position through which every notice has been heard, for every projection."""
@@ -209,17 +155,6 @@ class ResponseCache:
             if flight is not None:
                 flight.set()
 
-    def tags_of(self, reads: Reads) -> frozenset[str]:
-        """What an execution's reads are tagged with: read tables by their projection names."""
-        if reads.unknown:
-            return frozenset({ANY})
-        tags = set()
-        for name in reads.tables:
-            found = _GENERATION.fullmatch(name)
-            logical = found.group(1) if found else None
-            tags.add(logical if logical in self.read_model else ANY)
-        return frozenset(tags)
-
     def _changed_since(self, epoch: int, tags: frozenset[str]) -> bool:
         """Whether a notice since ``epoch`` may have changed what ``tags`` name."""
         missed = self.epoch - epoch
@@ -240,19 +175,11 @@ class ResponseCache:
         etag = etag_of(data)
         key = ticket.own if personal and ticket.own is not None else ticket.shared
         self._remember_personal(ticket.shared, personal and ticket.own is not None)
-        tags = self.tags_of(reads)
-        if (self._changed_since(ticket.epoch, tags) or len(data) > self.max_bytes
-                or not self.max_entries):
+        tags = tags_of(reads, self.read_model)
+        if self._changed_since(ticket.epoch, tags):
             return etag  # an eviction arrived meanwhile: the answer may predate it
         position = max(ticket.position, min_position or 0)
-        self._drop(key)
-        self._entries[key] = Entry(data, etag, cost, position, tags)
-        for tag in tags:
-            self._tagged.setdefault(tag, set()).add(key)
-        self._bytes += len(data)
-        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-            self._drop(next(iter(self._entries)))
-            self.evictions += 1
+        self._keep(key, Entry(data, etag, cost, position, tags))
         return etag
 
     def _remember_personal(self, shared: Key, personal: bool) -> None:
@@ -263,19 +190,6 @@ class ResponseCache:
         self._personal.move_to_end(shared)
         if len(self._personal) > self.max_entries:
             self._personal.popitem(last=False)
-
-    def _drop(self, key: Key) -> bool:
-        entry = self._entries.pop(key, None)
-        if entry is None:
-            return False
-        self._bytes -= len(entry.data)
-        for tag in entry.tags:
-            keys = self._tagged.get(tag)
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del self._tagged[tag]
-        return True
 
     # --- notices ------------------------------------------------------------
 
@@ -296,16 +210,7 @@ class ResponseCache:
         """Drop the entries that read ``tables`` or anything unnamed (every entry when None)."""
         self.epoch += 1
         self._recent.append(tables)
-        if tables is None:
-            self.evictions += len(self._entries)
-            self._entries.clear()
-            self._tagged.clear()
-            self._bytes = 0
-            return
-        for tag in (ANY, *tables):
-            for key in list(self._tagged.get(tag, ())):
-                if self._drop(key):
-                    self.evictions += 1
+        self._drop_tagged(tables)
 
     def subscribed(self, positions: Mapping[str, int]) -> None:
         self.evict()
@@ -321,54 +226,3 @@ class ResponseCache:
         before the subscription are then known without having been heard.
         """
         await follow_notices(bus, self, heard, "response cache")
-
-
-def cacheable(
-    body: bytes, min_position_header: str | None
-) -> tuple[tuple[str, str | None, bytes], int | None] | None:
-    """(document, operation name, canonical variables) and minPosition, or None: uncacheable."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    # Extensions may change the answer (minPosition); even 0 or false is the executor's.
-    if not isinstance(payload, dict) or payload.get("extensions") not in (None, {}) or (
-        payload.keys() - _REQUEST_KEYS
-    ):
-        return None
-    query, name, variables = (
-        payload.get("query"), payload.get("operationName"), payload.get("variables")
-    )
-    if not isinstance(query, str) or not isinstance(name, str | None) or not isinstance(
-        variables, dict | None
-    ):
-        return None
-    try:
-        min_position = parse_position(min_position_header, "minPosition")
-    except InvalidInput:
-        return None
-    # Kept in every entry's key: a right-sized copy, not orjson's 4 KiB buffer.
-    canonical = bytes(memoryview(orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)))
-    return (query, name, canonical), min_position
-
-
-def keys(request: tuple[str, str | None, bytes], actor: Actor | None) -> tuple[Key, Key | None]:
-    """The shared key of the caller's visibility class, and the member's own (None for
-    anonymous callers). The role is in both: an admin's answer is never a member's."""
-    query, name, variables = request
-    if actor is None:
-        return (query, name, variables, "anonymous", None), None
-    kind = "admin" if actor.is_admin else "member"
-    return (query, name, variables, kind, None), (query, name, variables, kind, actor.user_id)
-
-
-def etag_of(data: bytes) -> str:
-    return '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
-
-
-def matches(if_none_match: str | None, etag: str) -> bool:
-    """``If-None-Match`` names the ETag (or ``*``), weak comparison as RFC 9110 says."""
-    if not if_none_match:
-        return False
-    wanted = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return "*" in wanted or etag in wanted

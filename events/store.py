@@ -16,7 +16,8 @@ from events.bus import EVENTS_CHANNEL
 from events.idempotency import IDEMPOTENCY_TTL
 from events.model import Commit, CommitResult
 from events.notices import NoticeSender, Publisher
-from events.reading import ReadTimeouts, reader_for
+from events.pg_reader import ReadTimeouts
+from events.readers import reader_for
 from events.store_loads import SqlLoads
 from events.writer import GroupWriter, WriterMetrics, purge_idempotency
 

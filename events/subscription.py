@@ -1,9 +1,10 @@
 """One subscriber's end of the bus: a bounded queue, and the errors that end it.
 
-The bus (``events.bus``) fans each payload out to the :class:`Subscription` of
-every subscriber of its channel. A subscription that falls behind, or whose
-transport's listener failed, ends with a :class:`BusError` saying so; its
-consumer re-subscribes, then re-syncs from the event store.
+The bus (``events.bus``, whose listener is ``events.listener``) fans each
+payload out to the :class:`Subscription` of every subscriber of its channel. A
+subscription that falls behind, or whose transport's listener failed, ends
+with a :class:`BusError` saying so; its consumer re-subscribes, then re-syncs
+from the event store.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Each implements broadcaster's public transport interface (``BroadcastBackend``,
 ``Event``): connect/disconnect bracket one listening session, and
 ``next_published()`` must raise once the session's connection is gone, so that
-``events.bus.Bus`` reconnects and tells its subscribers (they re-sync from the
-store). Why our own rather than broadcaster's: see ``events.bus``.
+the bus's listener (``events.listener``) reconnects and tells its subscribers
+(they re-sync from the store). Why our own rather than broadcaster's: see ``events.bus``.
 """
 
 from __future__ import annotations

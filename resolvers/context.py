@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.commands import Command
 from domain.ports import Actor, Outcome
-from events.reading import EngineReader
+from events.readers import EngineReader
 from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:

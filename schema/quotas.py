@@ -2,7 +2,7 @@
 
 ``Quotas.admit`` is asked once per operation, before anything runs, by the
 schema extension (``schema.limits``) and, for an answer from the response
-cache, by the view (``chronicle.view``), so neither can bypass it:
+cache, by the cache's front (``chronicle.cache_front``), so neither can bypass it:
 
 - an operation whose cost (``schema.cost``) is above ``max_cost`` is refused
   with BAD_USER_INPUT, ``extensions.cost`` and ``extensions.maxCost``;

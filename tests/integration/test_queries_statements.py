@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.commands import AddComment, CreatePost, LikePost
 from events.db import create_engine
-from events.reading import Reader, Rows, reader_for
+from events.readers import reader_for
+from events.reading import Reader, Rows
 from tests.integration.test_queries_world import World, open_world
 
 PAGE = """

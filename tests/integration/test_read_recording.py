@@ -10,7 +10,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from events.read_recording import recording_reads, watch_engine_reads
-from events.reading import reader_for
+from events.readers import reader_for
 from resolvers.statements import compile_select
 
 metadata = MetaData()

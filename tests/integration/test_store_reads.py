@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from events.db import create_engine, migrate
-from events.reading import PgReader, Reader, ReadTimeouts, reader_for
+from events.pg_reader import PgReader, ReadTimeouts
+from events.readers import reader_for
+from events.reading import Reader
 
 
 @pytest.fixture

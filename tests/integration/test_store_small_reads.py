@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from events.reading import INLINE_ROWS, SqliteReader
+from events.reading import INLINE_ROWS
+from events.sqlite_reader import SqliteReader
 
 
 @pytest.fixture

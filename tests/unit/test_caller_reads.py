@@ -15,7 +15,7 @@ from domain.ports import Actor
 from resolvers.context import RequestContext
 
 ROOT = Path(__file__).resolve().parents[2]
-BOOKKEEPING = {"schema/context.py", "schema/limits.py", "chronicle/view.py",
+BOOKKEEPING = {"schema/context.py", "schema/limits.py", "chronicle/cache_front.py",
                "resolvers/context.py"}
 """Where reading the caller without recording it is allowed: before and around execution."""
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from chronicle.response_cache import ANY, Key, ResponseCache, etag_of, keys, matches
+from chronicle.cache_entries import ANY
+from chronicle.cache_keys import Key, keys
+from chronicle.response_cache import ResponseCache
 from domain.ports import Actor
 from events.read_recording import Reads
 
@@ -199,27 +201,3 @@ def test_it_stays_within_its_entries_and_bytes_dropping_the_least_recently_used(
     assert c.lookup(*key(5), None) is None
     c.heard_notice(notice("posts", 1, "posts"))
     assert len(c) == 0 and c.size_bytes == 0
-
-
-def test_etags_name_the_bytes_and_if_none_match_compares_weakly() -> None:
-    tag = etag_of(b'{"a":1}')
-    assert tag != etag_of(b'{"a":2}')
-    assert matches(tag, tag)
-    assert matches(f'"other", W/{tag}', tag)
-    assert matches("*", tag)
-    assert not matches(None, tag) and not matches('"other"', tag)
-
-
-def test_only_plain_requests_are_cacheable_and_variables_are_keyed_canonically() -> None:
-    from chronicle.response_cache import cacheable
-
-    plain = cacheable(b'{"query": "{ q }", "variables": {"b": 1, "a": 2}}', "7")
-    assert plain == (("{ q }", None, b'{"a":2,"b":1}'), 7)
-    assert cacheable(b'{"query": "{ q }", "variables": null}', None) == (
-        ("{ q }", None, b"{}"), None
-    )
-    for body in (b'{"query": "{ q }", "extensions": {"minPosition": "3"}}',
-                 b'{"query": "{ q }", "extensions": 0}', b'{"query": 1}', b"[]", b"nope",
-                 b'{"query": "{ q }", "other": 1}'):
-        assert cacheable(body, None) is None, body
-    assert cacheable(b'{"query": "{ q }"}', "not a position") is None
