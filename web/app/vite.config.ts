@@ -25,6 +25,18 @@ export default defineConfig({
   build: {
     outDir: "../../chronicle/static/web",
     emptyOutDir: true,
+    rolldownOptions: {
+      output: {
+        // The libraries change far less often than the app: a chunk of their own
+        // stays cached in browsers across Chronicle's releases.
+        codeSplitting: {
+          groups: [
+            { name: "react", test: /node_modules[\\/](react|react-dom|react-router|scheduler)[\\/]/ },
+            { name: "apollo", test: /node_modules[\\/](@apollo|graphql|graphql-ws|rxjs|@wry|optimism|tslib|zen-observable)/ },
+          ],
+        },
+      },
+    },
   },
   test: {
     environment: "jsdom",

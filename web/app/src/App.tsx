@@ -1,3 +1,4 @@
+import { lazy } from "react";
 import { Route, Routes } from "react-router";
 import { Layout, RequireMember } from "./components/Layout";
 import { SignInPage, RegisterPage } from "./pages/AuthPages";
@@ -5,12 +6,24 @@ import { ComposePage } from "./pages/ComposePage";
 import { DraftsPage } from "./pages/DraftsPage";
 import { EditPostPage } from "./pages/EditPostPage";
 import { FeedPage } from "./pages/FeedPage";
-import { HistoryPage } from "./pages/HistoryPage";
-import { LiveLogPage } from "./pages/LiveLogPage";
-import { AccountPage } from "./pages/AccountPage";
-import { AdminPage } from "./pages/AdminPage";
-import { CataloguePage } from "./pages/CataloguePage";
 import { PostPage } from "./pages/PostPage";
+
+// The reading and writing pages come with the app; the rest load on first visit,
+// so the first page a reader opens does not wait for the live log's or the
+// history's code.
+const HistoryPage = lazy(() =>
+  import("./pages/HistoryPage").then((m) => ({ default: m.HistoryPage })),
+);
+const LiveLogPage = lazy(() =>
+  import("./pages/LiveLogPage").then((m) => ({ default: m.LiveLogPage })),
+);
+const AccountPage = lazy(() =>
+  import("./pages/AccountPage").then((m) => ({ default: m.AccountPage })),
+);
+const AdminPage = lazy(() => import("./pages/AdminPage").then((m) => ({ default: m.AdminPage })));
+const CataloguePage = lazy(() =>
+  import("./pages/CataloguePage").then((m) => ({ default: m.CataloguePage })),
+);
 
 export function App() {
   return (

@@ -1,6 +1,7 @@
 import { useApolloClient, useQuery } from "@apollo/client/react";
 import { useEffect } from "react";
 import { Link, NavLink, Outlet, useLocation, useNavigate } from "react-router";
+import { PageBoundary } from "./PageBoundary";
 import { useServices } from "../apollo/context";
 import { graphql } from "../gql";
 import { useSession } from "../hooks/useSession";
@@ -87,7 +88,9 @@ export function Layout() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <Outlet />
+        <PageBoundary>
+          <Outlet />
+        </PageBoundary>
       </main>
     </>
   );
