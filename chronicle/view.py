@@ -155,6 +155,8 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         sub_response: Response,
     ) -> Response:
         response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and (wait := _retry_after(response_data)):
+            response.headers["retry-after"] = str(wait)  # for HTTP clients and proxies too
         if sub_response.media_type == GRAPHQL_RESPONSE:
             response.headers["content-type"] = media_type_header(GRAPHQL_RESPONSE)
             if isinstance(response_data, dict) and "data" not in response_data:
@@ -190,6 +192,16 @@ class ChronicleGraphQL(GraphQL[ChronicleContext, None]):
         if _media_type(request) == GRAPHQL_RESPONSE and never_ran(result.errors, result.data):
             processed.pop("data", None)  # a request error: the operation never ran
         return processed
+
+
+def _retry_after(response: GraphQLHTTPResponse) -> int | None:
+    """The longest ``retryAfter`` of the response's RATE_LIMITED errors, if any."""
+    waits = []
+    for error in response.get("errors") or ():
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        if extensions and extensions.get("code") == "RATE_LIMITED":
+            waits.append(extensions.get("retryAfter"))
+    return max((w for w in waits if isinstance(w, int)), default=None)
 
 
 def _media_type(request: Request | WebSocket) -> str:

@@ -53,13 +53,21 @@ async def test_a_member_spending_the_minutes_budget_is_rate_limited(api: Api) ->
     for remaining in (BUDGET - PAGE_COST, BUDGET - 2 * PAGE_COST):
         body = (await api.raw({"query": PAGE}, token=member.token)).json()
         assert body["extensions"]["cost"]["remaining"] == remaining
-    refused = (await api.raw({"query": PAGE}, token=member.token)).json()
+    answer = await api.raw({"query": PAGE}, token=member.token)
+    refused = answer.json()
     error = refused["errors"][0]
     assert code_of(error) == "RATE_LIMITED"
     assert 1 <= error["extensions"]["retryAfter"] <= 60
+    assert answer.headers["Retry-After"] == str(error["extensions"]["retryAfter"])
     assert refused["extensions"]["cost"]["remaining"] == BUDGET - 2 * PAGE_COST
     # what is left still pays for a cheaper operation
     assert await api("{ headPosition }", token=member.token)
+
+
+async def test_an_answer_within_the_budget_carries_no_retry_after(api: Api) -> None:
+    answer = await api.raw({"query": "{ headPosition }"}, headers=sent_from(address()))
+    assert "errors" not in answer.json()
+    assert "Retry-After" not in answer.headers
 
 
 async def test_anonymous_callers_are_budgeted_by_their_address(api: Api) -> None:
