@@ -117,6 +117,9 @@ class RequestContext:
     min_position: int | None = None
     read_caller: bool = field(default=False, init=False)
     """Something read ``actor`` since the context was made: the answer may be the caller's own."""
+    committed: dict[str, int] | None = field(default=None, init=False)
+    """Each mutation field (by response key) whose write committed, with its position: an
+    error later in that field's answer still says the write was recorded (``schema.errors``)."""
     _actor: Actor | None = field(default=None, init=False, repr=False)
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 

@@ -108,8 +108,30 @@ def classify(error: GraphQLError, request_id: str | None = None) -> GraphQLError
     return _with(error, INTERNAL_MESSAGE, {"code": "INTERNAL"})
 
 
-def rewrite_errors(result: object, request_id: str | None) -> None:
-    """Every error of a result (query, mutation, or one subscription event), classified."""
+def rewrite_errors(
+    result: object, request_id: str | None, committed: dict[str, int] | None = None
+) -> None:
+    """Every error of a result (query, mutation, or one subscription event), classified.
+
+    ``committed``: the mutation fields whose write committed, by response key, with
+    its position. An error inside such a field's answer (a nested field that failed
+    after the commit) carries ``recorded: true`` and ``position`` too, so the client
+    knows not to repeat the write, as ``STALE_READ`` after a commit does.
+    """
     errors = getattr(result, "errors", None)
     if errors:
-        result.errors = [classify(e, request_id) for e in errors]  # type: ignore[attr-defined]
+        classified = [classify(e, request_id) for e in errors]
+        if committed:
+            classified = [_recorded(e, committed) for e in classified]
+        result.errors = classified  # type: ignore[attr-defined]
+
+
+def _recorded(error: GraphQLError, committed: dict[str, int]) -> GraphQLError:
+    extensions = error.extensions or {}
+    if not error.path or extensions.get("recorded"):
+        return error
+    position = committed.get(str(error.path[0]))
+    if position is None:
+        return error
+    return _with(error, error.message,
+                 {**extensions, "recorded": True, "position": str(position)})

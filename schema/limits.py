@@ -88,7 +88,7 @@ class Operation(SchemaExtension):
         ctx.validation_rules = ctx.validation_rules + self.rules
         ctx.context = operation_context(ctx.context)
         yield
-        rewrite_errors(ctx.result, self._request_id())
+        rewrite_errors(ctx.result, self._request_id(), getattr(ctx.context, "committed", None))
 
     def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context

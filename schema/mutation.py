@@ -81,9 +81,19 @@ class CommentPayload:
 # write was recorded (STALE_READ, recorded: true), never that it failed.
 
 
+def _committed(info: Info, position: int) -> None:
+    """Note that this mutation field's write committed: any error in the rest of its
+    answer (a nested field failing) then tells the client not to repeat it."""
+    ctx = info.context
+    if ctx.committed is None:
+        ctx.committed = {}
+    ctx.committed[str(info.path.key)] = position
+
+
 async def _user(info: Info, user_id: str, position: int) -> User:
     # After a write every row cached by this request may be stale (mutations run in
     # sequence, and an earlier one may have loaded it): read through fresh loaders.
+    _committed(info, position)
     async with after_write(position):
         row = await info.context.renew_loaders().user.load(user_id)
         if row is None:
@@ -93,6 +103,7 @@ async def _user(info: Info, user_id: str, position: int) -> User:
 
 async def _post(info: Info, written: Written) -> PostPayload:
     # Through fresh loaders, as ``_user``: one driver-level read by id (resolvers.loaders).
+    _committed(info, written.position)
     async with after_write(written.position):
         info.context.renew_loaders()
         row = await post_queries.post_by_id(info.context, written.id)
@@ -102,6 +113,7 @@ async def _post(info: Info, written: Written) -> PostPayload:
 
 
 async def _comment(info: Info, written: Written) -> CommentPayload:
+    _committed(info, written.position)
     async with after_write(written.position):
         info.context.renew_loaders()
         row = await comment_queries.comment_by_id(info.context, written.id)

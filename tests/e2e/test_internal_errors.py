@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import start_server
+from tests.e2e.members import register_sync
 from tests.e2e.server import Server
 
 
@@ -77,3 +78,64 @@ def test_a_masked_failure_is_logged_with_the_request_id(broken_server: Server) -
     logged = next(line for line in lines if "internal error masked" in line)
     assert '"level":"error"' in logged
     assert "OperationalError" in logged  # the operator gets the cause the client did not
+
+
+@pytest.fixture(scope="module")
+def server_without_comments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Only the comments' read table is gone: posts are written and read, comments are not."""
+    data_dir = tmp_path_factory.mktemp("chronicle-no-comments")
+    server = start_server(data_dir, {})
+    try:
+        db = sqlite3.connect(Path(data_dir) / "chronicle.db", timeout=30)
+        _posts_tables(db)
+        with db:
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'comments%'"
+            ).fetchall():
+                db.execute(f'ALTER TABLE "{name}" RENAME TO "gone_{name}"')
+        db.close()
+        yield server
+    finally:
+        server.stop()
+
+
+CREATE_WITH_COMMENTS = """mutation C($input: CreatePostInput!) {
+  createPost(input: $input) { position post { id comments(first: 5) { totalCount } } } }"""
+
+
+def test_a_nested_failure_after_the_commit_says_the_write_was_recorded(
+    server_without_comments: Server,
+) -> None:
+    member = register_sync(server_without_comments, "writer")
+    response = httpx.post(
+        server_without_comments.graphql_url,
+        json={"query": CREATE_WITH_COMMENTS, "variables": {"input": {
+            "title": "Recorded", "body": "The write commits; its comments cannot be read.",
+            "publish": True}}},
+        headers={"Authorization": f"Bearer {member.token}"},
+    )
+    [error] = response.json()["errors"]
+    assert error["path"][0] == "createPost"
+    assert error["message"] == "Internal server error"
+    assert error["extensions"]["code"] == "INTERNAL"
+    assert error["extensions"]["recorded"] is True
+    position = int(error["extensions"]["position"])
+    # The post is in the log at that position, and in the read model: not to be sent again.
+    head = server_without_comments.post_sync("{ headPosition }")["headPosition"]
+    assert int(head) >= position
+    found = httpx.post(server_without_comments.graphql_url,
+                       json={"query": "{ posts(first: 5) { edges { node { title } } } }"},
+                       headers={"X-Min-Position": str(position)}).json()
+    assert [e["node"]["title"] for e in found["data"]["posts"]["edges"]] == ["Recorded"]
+
+
+def test_an_error_before_the_commit_is_not_marked_recorded(server_without_comments: Server) -> None:
+    member = register_sync(server_without_comments, "refused")
+    response = httpx.post(
+        server_without_comments.graphql_url,
+        json={"query": CREATE_WITH_COMMENTS,
+              "variables": {"input": {"title": "", "body": "no title", "publish": True}}},
+        headers={"Authorization": f"Bearer {member.token}"},
+    )
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "title"}
