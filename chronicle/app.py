@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -20,6 +22,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -32,7 +35,7 @@ from chronicle.bootstrap import Chronicle, start
 from chronicle.graphql_http import BodyLimit
 from chronicle.metrics import Metrics
 from chronicle.middleware import RequestIds
-from chronicle.operations import healthz, metrics_endpoint, readyz
+from chronicle.operations import healthz, metrics_app, metrics_endpoint, readyz
 from chronicle.response_cache import ResponseCache
 from chronicle.settings import Settings
 from chronicle.view import ChronicleGraphQL
@@ -54,6 +57,8 @@ WEB_INDEX = STATIC / "web" / "index.html"
 HOME = (Path(__file__).parent / "templates" / "home.html").read_text()
 PROJECTIONS = frozenset({"posts", "users"})
 """The projections whose notices the response cache hears (see chronicle.response_cache)."""
+
+log = logging.getLogger(__name__)
 
 
 def services_of(chronicle: Chronicle, reader: Reader | None = None,
@@ -181,9 +186,15 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
                 # Young garbage mostly dies of reference counting before a collection
                 # sees it; fewer collections promote less to the older generations.
                 gc.set_threshold(settings.gc_young_threshold, 20, 10)
+        metrics_port = None
         try:
+            metrics_port = _serve_metrics(app.state, settings)
             yield
         finally:
+            if metrics_port is not None:
+                server, serving = metrics_port
+                server.should_exit = True
+                await serving
             app.state.chronicle = None
             for task in following:
                 task.cancel()
@@ -220,6 +231,33 @@ def create_app(settings: Settings | None = None, *, freeze_heap: bool = False) -
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIds, metrics=metrics)  # outermost: refusals get ids and metrics
     return app
+
+
+def _serve_metrics(
+    state: State, settings: Settings
+) -> tuple[uvicorn.Server, asyncio.Task[None]] | None:
+    """/metrics on its own port (``CHRONICLE_METRICS_PORT``), in this process and loop.
+
+    The socket is bound here, so a port in use fails the start-up with its error. A
+    signal stops this server first, which hands it on to the main one (uvicorn
+    restores the handlers it replaced and raises the signal again).
+    """
+    if settings.metrics_port is None:
+        return None
+    family = socket.AF_INET6 if ":" in settings.metrics_host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.metrics_host, settings.metrics_port))
+        sock.listen(128)  # connections queue from now on, before the server task runs
+    except OSError:
+        sock.close()
+        raise
+    config = uvicorn.Config(metrics_app(state), lifespan="off", access_log=False,
+                            log_config=None)
+    server = uvicorn.Server(config)
+    log.info("metrics served on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+    return server, asyncio.create_task(server.serve(sockets=[sock]), name="metrics port")
 
 
 def serve(settings: Settings) -> None:

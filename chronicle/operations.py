@@ -5,8 +5,11 @@ from __future__ import annotations
 import hmac
 
 from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from chronicle.bootstrap import Chronicle
 from chronicle.metrics import CONTENT_TYPE, Metrics
@@ -71,14 +74,37 @@ def metrics_allowed(request: Request, token: str | None) -> bool:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    """/metrics on the main port: loopback clients or the token, unless it has a port."""
     settings: Settings = request.app.state.settings
+    if settings.metrics_port is not None:
+        return PlainTextResponse("Not Found", status_code=404)
     if not metrics_allowed(request, settings.metrics_token):
         return JSONResponse(
             {"error": "metrics are served to loopback clients, or with CHRONICLE_METRICS_TOKEN"},
             status_code=403,
         )
-    chronicle: Chronicle | None = getattr(request.app.state, "chronicle", None)
-    metrics: Metrics = request.app.state.metrics
+    return await _metrics(request.app.state)
+
+
+async def metrics_port_endpoint(request: Request) -> Response:
+    """/metrics on its own port: the address it is bound to guards it, and the token if set."""
+    settings: Settings = request.app.state.settings
+    if settings.metrics_token and not metrics_allowed(request, settings.metrics_token):
+        return JSONResponse({"error": "send CHRONICLE_METRICS_TOKEN as a bearer token"},
+                            status_code=403)
+    return await _metrics(request.app.state)
+
+
+def metrics_app(state: State) -> Starlette:
+    """The app of the metrics port: /metrics alone, over the main app's state."""
+    app = Starlette(routes=[Route("/metrics", metrics_port_endpoint)])
+    app.state = state
+    return app
+
+
+async def _metrics(state: State) -> Response:
+    chronicle: Chronicle | None = getattr(state, "chronicle", None)
+    metrics: Metrics = state.metrics
     if chronicle is not None:
         metrics.record_projections(
             await chronicle.store.head_position(), await chronicle.runner.statuses()

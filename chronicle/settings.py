@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     registrations_per_window: int = 5
     """Registrations per client address per ``registration_window_seconds``; 0: no limit."""
     registration_window_seconds: int = 600
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    """When set, /metrics is served on this port (on ``metrics_host``) and not on the main
+    one: whoever reaches that port may read it, unless ``metrics_token`` is set too."""
+    metrics_host: str = "127.0.0.1"
     metrics_token: str | None = None
     """When set, /metrics wants ``Authorization: Bearer <token>``; unset, it answers
     loopback clients only."""
