@@ -6,6 +6,7 @@ missing, as after a botched manual intervention), so it runs a server of its own
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -19,32 +20,37 @@ from tests.e2e.members import register_sync
 from tests.e2e.server import Server
 
 
-def _posts_tables(db: sqlite3.Connection) -> list[str]:
+def _tables_like(db: sqlite3.Connection, prefix: str) -> list[str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         tables = [name for (name,) in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'posts%'"
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?", (prefix + "%",)
         )]
         if tables:
             return tables
         time.sleep(0.1)
-    raise AssertionError("the posts projection never created its tables")
+    raise AssertionError(f"the projections never created the {prefix} tables")
 
 
-@pytest.fixture(scope="module")
-def broken_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("chronicle-broken")
-    server = start_server(data_dir, {})
+@contextlib.contextmanager
+def _server_without(folder: Path, prefix: str) -> Iterator[Server]:
+    """A server whose read tables named ``prefix…`` went missing once it started."""
+    server = start_server(folder, {})
     try:
-        db = sqlite3.connect(Path(data_dir) / "chronicle.db", timeout=30)
-        tables = _posts_tables(db)
+        db = sqlite3.connect(folder / "chronicle.db", timeout=30)
         with db:
-            for name in tables:
+            for name in _tables_like(db, prefix):
                 db.execute(f'ALTER TABLE "{name}" RENAME TO "gone_{name}"')
         db.close()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def broken_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with _server_without(tmp_path_factory.mktemp("chronicle-broken"), "posts") as server:
+        yield server
 
 
 def test_an_unexpected_failure_is_masked_as_internal(broken_server: Server) -> None:
@@ -83,20 +89,8 @@ def test_a_masked_failure_is_logged_with_the_request_id(broken_server: Server) -
 @pytest.fixture(scope="module")
 def server_without_comments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """Only the comments' read table is gone: posts are written and read, comments are not."""
-    data_dir = tmp_path_factory.mktemp("chronicle-no-comments")
-    server = start_server(data_dir, {})
-    try:
-        db = sqlite3.connect(Path(data_dir) / "chronicle.db", timeout=30)
-        _posts_tables(db)
-        with db:
-            for (name,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'comments%'"
-            ).fetchall():
-                db.execute(f'ALTER TABLE "{name}" RENAME TO "gone_{name}"')
-        db.close()
+    with _server_without(tmp_path_factory.mktemp("chronicle-no-comments"), "comments") as server:
         yield server
-    finally:
-        server.stop()
 
 
 CREATE_WITH_COMMENTS = """mutation C($input: CreatePostInput!) {
