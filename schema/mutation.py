@@ -13,6 +13,9 @@ as ``post(id:)`` would answer null: the payload's post is non-null.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import strawberry
 
 from domain.errors import NotFound
@@ -22,6 +25,7 @@ from mutations.consistency import after_write
 from mutations.results import SignedIn, Written
 from resolvers import comments as comment_queries
 from resolvers import posts as post_queries
+from resolvers.loaders import Loaders
 from schema.base import Info
 from schema.dead_letters import RetryDeadLettersPayload
 from schema.inputs import (
@@ -81,31 +85,34 @@ class CommentPayload:
 # write was recorded (STALE_READ, recorded: true), never that it failed.
 
 
-def _committed(info: Info, position: int) -> None:
-    """Note that this mutation field's write committed: any error in the rest of its
-    answer (a nested field failing) then tells the client not to repeat it."""
+@asynccontextmanager
+async def _read_back(info: Info, position: int) -> AsyncIterator[Loaders]:
+    """Reading a payload back after its write committed at ``position``.
+
+    Through fresh loaders: every row this request cached may be stale (mutations run
+    in sequence, and an earlier one may have loaded it). The commit is noted for the
+    field, so an error anywhere in the rest of its answer (a nested field failing)
+    also tells the client not to repeat the write (``schema.errors``).
+    """
     ctx = info.context
     if ctx.committed is None:
         ctx.committed = {}
     ctx.committed[str(info.path.key)] = position
+    async with after_write(position):
+        yield ctx.renew_loaders()
 
 
 async def _user(info: Info, user_id: str, position: int) -> User:
-    # After a write every row cached by this request may be stale (mutations run in
-    # sequence, and an earlier one may have loaded it): read through fresh loaders.
-    _committed(info, position)
-    async with after_write(position):
-        row = await info.context.renew_loaders().user.load(user_id)
+    async with _read_back(info, position) as loaders:
+        row = await loaders.user.load(user_id)
         if row is None:
             raise NotFound("no such user")
     return User.from_row(row)
 
 
 async def _post(info: Info, written: Written) -> PostPayload:
-    # Through fresh loaders, as ``_user``: one driver-level read by id (resolvers.loaders).
-    _committed(info, written.position)
-    async with after_write(written.position):
-        info.context.renew_loaders()
+    # One driver-level read by id (resolvers.loaders), through the fresh loaders.
+    async with _read_back(info, written.position):
         row = await post_queries.post_by_id(info.context, written.id)
         if row is None:
             raise NotFound("no such post")
@@ -113,9 +120,7 @@ async def _post(info: Info, written: Written) -> PostPayload:
 
 
 async def _comment(info: Info, written: Written) -> CommentPayload:
-    _committed(info, written.position)
-    async with after_write(written.position):
-        info.context.renew_loaders()
+    async with _read_back(info, written.position):
         row = await comment_queries.comment_by_id(info.context, written.id)
         if row is None:
             raise NotFound("no such comment")
